@@ -1,0 +1,92 @@
+/* es_buf.c: growable NUL-terminated byte buffer. */
+#include "es_buf.h"
+#include "es_error.h"
+
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int es_buf_reserve(struct es_buf *b, size_t extra)
+{
+  size_t need, ncap;
+  char *p;
+  if(extra > (size_t)-1 - b->len - 1)
+    return ES_ENOMEM;
+  need = b->len + extra + 1;
+  if(need <= b->cap)
+    return ES_OK;
+  ncap = b->cap ? b->cap : 64;
+  while(ncap < need)
+    ncap = ncap > ((size_t)-1) / 2 ? need : ncap * 2;
+  p = realloc(b->data, ncap);
+  if(!p)
+    return ES_ENOMEM;
+  b->data = p;
+  b->cap = ncap;
+  return ES_OK;
+}
+
+int es_buf_append(struct es_buf *b, const void *p, size_t n)
+{
+  int rc = es_buf_reserve(b, n);
+  if(rc)
+    return rc;
+  if(n)
+    memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return ES_OK;
+}
+
+int es_buf_puts(struct es_buf *b, const char *s)
+{
+  return es_buf_append(b, s, strlen(s));
+}
+
+int es_buf_putc(struct es_buf *b, char c)
+{
+  return es_buf_append(b, &c, 1);
+}
+
+int es_buf_printf(struct es_buf *b, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+  int rc;
+  va_start(ap, fmt);
+  n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if(n < 0)
+    return ES_EINVAL;
+  rc = es_buf_reserve(b, (size_t)n);
+  if(rc)
+    return rc;
+  va_start(ap, fmt);
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+  return ES_OK;
+}
+
+void es_buf_reset(struct es_buf *b)
+{
+  b->len = 0;
+  if(b->data)
+    b->data[0] = '\0';
+}
+
+void es_buf_free(struct es_buf *b)
+{
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+void es_buf_wipe_free(struct es_buf *b)
+{
+  if(b->data)
+    OPENSSL_cleanse(b->data, b->cap);
+  es_buf_free(b);
+}

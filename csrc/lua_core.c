@@ -1,0 +1,73 @@
+/*
+ * lua_core.c: luaopen_eksegress_core, the one C module of eksegress.
+ *
+ * Opening is idempotent per lua_State (busted re-runs luaopen_* in the same
+ * state): shared metatables live in the registry under address keys and are
+ * created only once. Several lua_States in one process are independent: no
+ * mutable C globals here; the engine guards curl_global_init with pthread_once.
+ */
+#include "lua_util.h"
+
+#include <curl/curl.h>
+#include <openssl/opensslv.h>
+
+static int error_tostring(lua_State *L)
+{
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  lua_getfield(L, 1, "code");
+  luaL_addvalue(&b);
+  luaL_addstring(&b, ": ");
+  lua_getfield(L, 1, "message");
+  luaL_addvalue(&b);
+  if(lua_getfield(L, 1, "status") != LUA_TNIL) {
+    luaL_addstring(&b, " (HTTP ");
+    luaL_addvalue(&b);
+    luaL_addstring(&b, ")");
+  }
+  else
+    lua_pop(L, 1);
+  if(lua_getfield(L, 1, "request_id") != LUA_TNIL) {
+    luaL_addstring(&b, " [request ");
+    luaL_addvalue(&b);
+    luaL_addstring(&b, "]");
+  }
+  else
+    lua_pop(L, 1);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static void ensure_error_mt(lua_State *L)
+{
+  if(lua_rawgetp(L, LUA_REGISTRYINDEX, &es_error_mt_key) == LUA_TTABLE)
+    return;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 2);
+  lua_pushstring(L, "eksegress.error");
+  lua_setfield(L, -2, "__name");
+  lua_pushcfunction(L, error_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &es_error_mt_key);
+}
+
+ES_LUA_EXPORT int luaopen_eksegress_core(lua_State *L);
+
+ES_LUA_EXPORT int luaopen_eksegress_core(lua_State *L)
+{
+  lua_newtable(L);
+  ensure_error_mt(L);
+  lua_setfield(L, -2, "error_metatable");
+  es_lua_open_sigv4(L);
+  es_lua_open_guard(L);
+  es_lua_open_engine(L);
+  es_lua_open_xml(L);
+  lua_pushstring(L, "0.1.0");
+  lua_setfield(L, -2, "version");
+  lua_pushstring(L, curl_version());
+  lua_setfield(L, -2, "curl_version");
+  lua_pushstring(L, OPENSSL_VERSION_TEXT);
+  lua_setfield(L, -2, "openssl_version");
+  return 1;
+}

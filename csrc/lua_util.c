@@ -1,0 +1,153 @@
+/* lua_util.c: argument and error helpers for the Lua binding. */
+#include "lua_util.h"
+
+#include <string.h>
+
+const char es_error_mt_key = 0;
+
+void es_lua_push_error(lua_State *L, const char *code, const char *message)
+{
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, code);
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, message);
+  lua_setfield(L, -2, "message");
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &es_error_mt_key);
+  lua_setmetatable(L, -2);
+}
+
+int es_lua_fail(lua_State *L, const char *code, const char *message)
+{
+  luaL_pushfail(L);
+  es_lua_push_error(L, code, message);
+  return 2;
+}
+
+const char *es_lua_optstring(lua_State *L, int idx, const char *field, const char *def, size_t *len)
+{
+  const char *s;
+  int t;
+  /* Raw access: a string produced by an __index metamethod would be
+     referenced by nothing once popped. */
+  idx = lua_absindex(L, idx);
+  lua_pushstring(L, field);
+  t = lua_rawget(L, idx);
+  if(t == LUA_TNIL) {
+    lua_pop(L, 1);
+    if(len)
+      *len = def ? strlen(def) : 0;
+    return def;
+  }
+  if(t != LUA_TSTRING)
+    luaL_error(L, "field '%s' must be a string (got %s)", field, lua_typename(L, t));
+  s = lua_tolstring(L, -1, len);
+  /* The string stays referenced by the argument table, which the caller keeps
+     on the stack for the duration of the call. */
+  lua_pop(L, 1);
+  return s;
+}
+
+const char *es_lua_checkstring(lua_State *L, int idx, const char *field, size_t *len)
+{
+  const char *s = es_lua_optstring(L, idx, field, NULL, len);
+  if(!s)
+    luaL_error(L, "field '%s' is required", field);
+  return s;
+}
+
+int es_lua_optbool(lua_State *L, int idx, const char *field, int def)
+{
+  int t = lua_getfield(L, idx, field);
+  int v = def;
+  if(t == LUA_TBOOLEAN)
+    v = lua_toboolean(L, -1);
+  else if(t != LUA_TNIL)
+    luaL_error(L, "field '%s' must be a boolean (got %s)", field, lua_typename(L, t));
+  lua_pop(L, 1);
+  return v;
+}
+
+lua_Integer es_lua_optinteger(lua_State *L, int idx, const char *field, lua_Integer def)
+{
+  lua_Integer v = def;
+  int isnum = 0;
+  int t = lua_getfield(L, idx, field);
+  if(t != LUA_TNIL) {
+    v = lua_tointegerx(L, -1, &isnum);
+    if(!isnum)
+      luaL_error(L, "field '%s' must be an integer", field);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+lua_Number es_lua_optnumber(lua_State *L, int idx, const char *field, lua_Number def)
+{
+  lua_Number v = def;
+  int isnum = 0;
+  int t = lua_getfield(L, idx, field);
+  if(t != LUA_TNIL) {
+    v = lua_tonumberx(L, -1, &isnum);
+    if(!isnum)
+      luaL_error(L, "field '%s' must be a number", field);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+size_t es_lua_headers(lua_State *L, int idx, const char *field, struct es_header **out)
+{
+  size_t n, i;
+  struct es_header *h;
+  int t;
+  idx = lua_absindex(L, idx);
+  lua_pushstring(L, field);
+  t = lua_rawget(L, idx);
+  if(t == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_newuserdatauv(L, 1, 0);   /* keep the stack shape the same for callers */
+    *out = NULL;
+    return 0;
+  }
+  if(t != LUA_TTABLE)
+    luaL_error(L, "field '%s' must be a list of {name, value} pairs", field);
+  n = (size_t)lua_rawlen(L, -1);
+  h = lua_newuserdatauv(L, (n ? n : 1) * sizeof(*h), 0);
+  for(i = 0; i < n; i++) {
+    lua_rawgeti(L, -2, (lua_Integer)i + 1);
+    if(!lua_istable(L, -1))
+      luaL_error(L, "%s[%d] must be a {name, value} pair", field, (int)i + 1);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    if(lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "%s[%d] must hold two strings", field, (int)i + 1);
+    /* The strings are owned by the pair tables, owned by the list, owned by
+       the argument table: alive for the whole call. */
+    h[i].name = lua_tolstring(L, -2, &h[i].name_len);
+    h[i].value = lua_tolstring(L, -1, &h[i].value_len);
+    lua_pop(L, 3);
+  }
+  lua_remove(L, -2);              /* the list; leave the userdata */
+  *out = h;
+  return n;
+}
+
+void es_lua_push_headers(lua_State *L, const struct es_header *h, size_t n)
+{
+  size_t i;
+  lua_createtable(L, (int)n, 0);
+  for(i = 0; i < n; i++) {
+    lua_createtable(L, 2, 0);
+    lua_pushlstring(L, h[i].name, h[i].name_len);
+    lua_rawseti(L, -2, 1);
+    lua_pushlstring(L, h[i].value, h[i].value_len);
+    lua_rawseti(L, -2, 2);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+void es_lua_setstr(lua_State *L, const char *field, const char *s, size_t len)
+{
+  lua_pushlstring(L, s, len);
+  lua_setfield(L, -2, field);
+}

@@ -1,0 +1,49 @@
+/*
+ * lua_util.h: helpers shared by the thin Lua binding (csrc/lua_*.c).
+ * The binding converts between Lua values and core structs, and nothing else.
+ */
+#ifndef ES_LUA_UTIL_H
+#define ES_LUA_UTIL_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "es_buf.h"
+#include "es_error.h"
+#include "sigv4.h"
+
+#define ES_LUA_EXPORT __attribute__((visibility("default")))
+
+/* Registry keys (addresses are unique per process, values per lua_State). */
+extern const char es_error_mt_key;
+
+/* Push a new error table {code=, message=} with the shared metatable. */
+void es_lua_push_error(lua_State *L, const char *code, const char *message);
+/* luaL_pushfail + error table: the `nil, err` runtime-failure return. Returns 2. */
+int es_lua_fail(lua_State *L, const char *code, const char *message);
+
+/* Optional typed fields of the table at index idx (raise on a wrong type). */
+const char *es_lua_optstring(lua_State *L, int idx, const char *field, const char *def, size_t *len);
+const char *es_lua_checkstring(lua_State *L, int idx, const char *field, size_t *len);
+int es_lua_optbool(lua_State *L, int idx, const char *field, int def);
+lua_Integer es_lua_optinteger(lua_State *L, int idx, const char *field, lua_Integer def);
+lua_Number es_lua_optnumber(lua_State *L, int idx, const char *field, lua_Number def);
+
+/* Read an ordered header list { {name, value}, ... } from field `field` of the
+   table at idx into a GC-managed array (a userdata left on the stack, so the
+   strings it points to stay referenced by the table). Returns the count. */
+size_t es_lua_headers(lua_State *L, int idx, const char *field, struct es_header **out);
+
+/* Push an ordered header list as { {name, value}, ... }. */
+void es_lua_push_headers(lua_State *L, const struct es_header *h, size_t n);
+
+/* Set t[field] = string for the table at the top of the stack. */
+void es_lua_setstr(lua_State *L, const char *field, const char *s, size_t len);
+
+/* Submodule openers (each adds functions to the module table at the top). */
+void es_lua_open_sigv4(lua_State *L);
+void es_lua_open_guard(lua_State *L);
+void es_lua_open_engine(lua_State *L);
+void es_lua_open_xml(lua_State *L);
+
+#endif
