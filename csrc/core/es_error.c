@@ -1,6 +1,8 @@
 /* es_error.c: names and descriptions of the core's error codes. */
 #include "es_error.h"
 
+#include <stddef.h>
+
 struct es_errinfo {
   int code;
   const char *name;
