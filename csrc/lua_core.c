@@ -9,7 +9,41 @@
 #include "lua_util.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <openssl/opensslv.h>
+#include <time.h>
+
+/* core.monotime() -> seconds (float) from a monotonic clock: for scheduling
+   timers and measuring durations, never affected by wall-clock changes. */
+static int l_monotime(lua_State *L)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+/* core.sleep_ms(ms): block the calling thread (used only outside the
+   scheduler, where there is nothing else to run). */
+static int l_sleep_ms(lua_State *L)
+{
+  lua_Integer ms = luaL_checkinteger(L, 1);
+  struct timespec ts;
+  if(ms <= 0)
+    return 0;
+  ts.tv_sec = (time_t)(ms / 1000);
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  while(nanosleep(&ts, &ts) == -1 && errno == EINTR)
+    ;
+  return 0;
+}
+
+/* core.time() -> integer UNIX time (wall clock). */
+static int l_time(lua_State *L)
+{
+  lua_pushinteger(L, (lua_Integer)time(NULL));
+  return 1;
+}
 
 static int error_tostring(lua_State *L)
 {
@@ -63,6 +97,12 @@ ES_LUA_EXPORT int luaopen_eksegress_core(lua_State *L)
   es_lua_open_guard(L);
   es_lua_open_engine(L);
   es_lua_open_xml(L);
+  lua_pushcfunction(L, l_monotime);
+  lua_setfield(L, -2, "monotime");
+  lua_pushcfunction(L, l_sleep_ms);
+  lua_setfield(L, -2, "sleep_ms");
+  lua_pushcfunction(L, l_time);
+  lua_setfield(L, -2, "time");
   lua_pushstring(L, "0.1.0");
   lua_setfield(L, -2, "version");
   lua_pushstring(L, curl_version());

@@ -1,0 +1,95 @@
+-- Start and stop the bundled simulator (tools/ekssim) for a spec file.
+-- The simulator binds 127.0.0.1 only; nothing here ever reaches AWS.
+local cjson = require "cjson"
+local core = require "eksegress.core"
+
+local M = {}
+
+M.ACCESS_KEY = "AKIDEXAMPLE"
+M.SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+local function python()
+  return os.getenv("EKSEGRESS_PYTHON") or "python3"
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local Sim = {}
+Sim.__index = Sim
+
+--- Start the simulator with extra command-line arguments (a string).
+-- Waits until it prints its listening line (at most 20 s).
+function M.start(args)
+  local log = os.tmpname()
+  local cmd = ("%s tools/ekssim/ekssim.py --port 0 %s >%s 2>&1 & echo $!"):format(python(), args or "", log)
+  local p = assert(io.popen(cmd))
+  local pid = p:read("l")
+  p:close()
+  local deadline = core.monotime() + 20
+  local url
+  while core.monotime() < deadline do
+    local text = read_file(log) or ""
+    url = text:match("ekssim listening on (http://127%.0%.0%.1:%d+)")
+    if url then break end
+    core.sleep_ms(50)
+  end
+  if not url then
+    os.execute("kill " .. pid .. " 2>/dev/null")
+    error("simulator did not start: " .. (read_file(log) or "(no output)"))
+  end
+  return setmetatable({ pid = pid, url = url, log = log, rt = nil }, Sim)
+end
+
+function Sim:stop()
+  os.execute("kill " .. self.pid .. " 2>/dev/null")
+  os.remove(self.log)
+end
+
+-- A private runtime for admin calls (never retries).
+function Sim:runtime()
+  if not self.rt then self.rt = assert(require("eksegress.runtime").new{ max_attempts = 1 }) end
+  return self.rt
+end
+
+--- GET/POST an admin path (/_sim/...), returning the decoded JSON body.
+function Sim:admin(method, path, body)
+  local resp = assert(self:runtime():request{
+    method = method, url = self.url .. path, body = body and cjson.encode(body) or nil,
+    headers = body and { { "Content-Type", "application/json" } } or nil,
+  })
+  assert(not resp.error, resp.error and tostring(resp.error))
+  assert(resp.status == 200, "admin " .. path .. " -> HTTP " .. tostring(resp.status) .. ": " .. resp.body)
+  return cjson.decode(resp.body)
+end
+
+--- Environment for a client pointed at the simulator, with the default keys.
+function Sim:env(extra)
+  local t = {
+    AWS_ACCESS_KEY_ID = M.ACCESS_KEY, AWS_SECRET_ACCESS_KEY = M.SECRET_KEY,
+    AWS_REGION = "us-east-1", AWS_ENDPOINT_URL = self.url,
+    AWS_CONFIG_FILE = "/nonexistent/config", AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/credentials",
+    AWS_EC2_METADATA_DISABLED = "true", HOME = "/nonexistent",
+  }
+  for k, v in pairs(extra or {}) do t[k] = v end
+  return function(name)
+    local v = t[name]
+    if v == false then return nil end
+    return v
+  end
+end
+
+--- A client against the simulator.
+function Sim:client(opts)
+  opts = opts or {}
+  opts.env = opts.env or self:env(opts.env_extra)
+  opts.env_extra = nil
+  return assert(require("eksegress").client(opts))
+end
+
+return M
