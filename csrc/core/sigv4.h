@@ -68,11 +68,17 @@ struct es_sigv4_result {
   char signature[65];             /* lower-case hex */
   char amz_date[17];
   /* Header placement: the ordered headers to send: the caller's headers, then
-     X-Amz-Date, X-Amz-Security-Token, x-amz-content-sha256 as applicable, then
-     Authorization. Pointers refer into 'storage'. */
+     X-Amz-Security-Token, X-Amz-Date, x-amz-content-sha256 as applicable, then
+     Authorization (the order of the aws-c-auth suite's signed requests).
+     Query placement: the caller's headers, unchanged.
+     Pointers refer into 'storage'; every name and value is NUL-terminated. */
   struct es_header *headers;
   size_t n_headers;
-  /* Query placement: the presigned request-target (path?query&X-Amz-Signature=...). */
+  /* The request-target to send. Query placement: the caller's target with
+     X-Amz-Algorithm, -Credential, -Date, -SignedHeaders, -Expires,
+     [-Security-Token], -Signature appended (aws-c-auth's order; the caller's
+     own query keeps its bytes and order). Header placement: the caller's
+     target, unchanged. */
   struct es_buf target;
   struct es_buf storage;          /* backing store for 'headers' */
 };
@@ -89,13 +95,16 @@ void es_sigv4_set_clock(struct es_sigv4_signer *s, es_clock_fn fn, void *ud);
 
 /* Sign. Returns ES_OK or a negative ES_E* code (ES_EINVAL on bad input, ES_ERANGE
    for a bad expiry). On failure the result holds nothing that needs freeing beyond
-   es_sigv4_result_free(), which is always safe to call. */
+   es_sigv4_result_free(), which is always safe to call.
+   'out' must have been set up with es_sigv4_result_init() (or hold an earlier
+   result): signing into the same result again reuses its memory, so a retry
+   loop or an engine can keep one result per signer and allocate nothing. */
 int es_sigv4_sign(struct es_sigv4_signer *s, const struct es_sigv4_request *req,
                   struct es_sigv4_result *out);
 void es_sigv4_result_init(struct es_sigv4_result *r);
 void es_sigv4_result_free(struct es_sigv4_result *r);
 
-/* Format t as "YYYYMMDDTHHMMSSZ" (UTC) into out[17]. */
+/* Format t as "YYYYMMDDTHHMMSSZ" (UTC) into out[17] ("" if the year is outside 0..9999). */
 void es_sigv4_format_time(time_t t, char out[17]);
 
 /* Hex SHA-256 of data into out[65] using the signer's fetched digest. */
