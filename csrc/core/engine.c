@@ -1,0 +1,1360 @@
+/*
+ * engine.c: the HTTP engine (see engine.h).
+ *
+ * One libcurl multi handle drives every transfer; curl_multi_poll() waits for
+ * sockets and for the earliest retry timer. libcurl callbacks only copy bytes
+ * into request-owned buffers. A request lives in the pending list from submit
+ * until it completes; its response is then moved to the done queue, whose room
+ * is reserved at submit so that completing a request can never fail.
+ */
+#include "engine.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "awserror.h"
+#include "engine_retry.h"
+#include "es_error.h"
+#include "httpdate.h"
+
+#define ES_ENGINE_VERSION "0.1"
+#define ES_MAX_HEADER_BYTES (256 * 1024)   /* response header block limit */
+#define ES_GUARD_MAX_AGE_S 300             /* a DescribeCluster older than this is stale */
+
+/* ---- process-wide libcurl init (the only global state) ------------------- */
+
+static pthread_once_t es_curl_once = PTHREAD_ONCE_INIT;
+static CURLcode es_curl_init_rc = CURLE_FAILED_INIT;
+
+static void es_curl_init(void)
+{
+  es_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- types ------------------------------------------------------------------ */
+
+enum es_req_state { ES_RS_ACTIVE, ES_RS_WAITING };
+
+struct es_req {
+  struct es_engine *e;
+  struct es_req *prev, *next;      /* pending list */
+  unsigned long long id;
+  enum es_req_state state;
+
+  /* copied inputs */
+  char *method;
+  char *url;                       /* as handed to curl (scheme://authority/target) */
+  const char *target;              /* points into url */
+  size_t target_len;
+  char *host;                      /* Host header value (signed, sent, guard endpoint) */
+  struct es_header *hdrs;          /* filtered caller headers + Host; strings in hstore */
+  size_t n_hdrs;
+  struct es_buf hstore;
+  char *body;                      /* never NULL ("" when empty) */
+  size_t body_len;
+  int sign;
+  char *region, *service;
+  char *ak, *sk, *tok;             /* wiped on free */
+  unsigned flags;
+  int is_eks;
+  long timeout_ms;
+  int max_attempts;
+  int has_content_type;
+
+  /* transfer state */
+  CURL *easy;
+  struct curl_slist *slist;
+  char errbuf[CURL_ERROR_SIZE];
+  struct es_buf hraw;              /* this attempt's headers: "name\0value\0"... */
+  size_t n_hraw;
+  int toobig;
+  double t_submit, t_attempt, t_due;
+  double next_delay_ms;
+  long sign_offset;                /* clock offset used to sign the current attempt */
+  long last_acquired;              /* quota tokens taken for the last retry */
+  int skew_retried;
+
+  struct es_http_response *resp;   /* filled as attempts complete */
+};
+
+struct es_engine {
+  CURLM *multi;
+  struct es_sigv4_signer *signer;
+  struct es_guard_state *guard;
+  struct es_retry_quota quota;
+  struct es_rng rng;
+  long clock_offset;
+  es_clock_fn wall_clock;
+  void *clock_ud;
+
+  long connect_timeout_ms, timeout_ms;
+  size_t max_response_bytes;
+  char *ca_bundle;
+  int insecure;
+  int max_attempts;
+  int retry_mode;
+  double backoff_base_s, backoff_cap_s;
+  char *user_agent;
+  int audit_fd;
+
+  unsigned long long next_id;
+  struct es_req *pending;          /* doubly-linked list of requests not completed */
+  size_t n_pending;
+
+  struct es_http_response **done;  /* FIFO: done[done_head .. done_head+done_len) */
+  size_t done_head, done_len, done_cap;
+};
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static double es_mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static time_t es_default_clock(void *ud)
+{
+  (void)ud;
+  return time(NULL);
+}
+
+static time_t es_wall(const struct es_engine *e)
+{
+  return e->wall_clock(e->clock_ud);
+}
+
+static char *es_strndup0(const char *s, size_t n)
+{
+  char *p = malloc(n + 1);
+  if(!p)
+    return NULL;
+  if(n)
+    memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+static char *es_strdup0(const char *s)
+{
+  return s ? es_strndup0(s, strlen(s)) : NULL;
+}
+
+static void es_wipe_str(char *s)
+{
+  if(s) {
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
+  }
+}
+
+/* Copy a C string into dst[size], truncating (gcc's format-truncation check
+   objects to snprintf("%s") into smaller arrays, and truncation is intended). */
+static void es_scopy(char *dst, size_t size, const char *src)
+{
+  size_t n = strlen(src);
+  if(n >= size)
+    n = size - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+static void es_setmsg(struct es_http_response *r, const char *msg)
+{
+  es_scopy(r->error_message, sizeof(r->error_message), msg);
+}
+
+static int es_is_tchar(unsigned char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int es_name_eq(const struct es_header *h, const char *name)
+{
+  size_t n = strlen(name);
+  return h->name_len == n && strncasecmp(h->name, name, n) == 0;
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+void es_engine_config_init(struct es_engine_config *cfg)
+{
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->connect_timeout_ms = 3000;
+  cfg->timeout_ms = 30000;
+  cfg->max_response_bytes = (size_t)16 << 20;
+  cfg->max_attempts = 3;
+  cfg->retry_mode = ES_RETRY_STANDARD;
+  cfg->quota_capacity = ES_RETRY_QUOTA_CAPACITY;
+  cfg->backoff_base_s = 1.0;
+  cfg->backoff_cap_s = 20.0;
+  cfg->max_host_connections = 64;
+}
+
+static int es_open_audit(const char *path)
+{
+  int fd;
+  do
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  while(fd < 0 && errno == EINTR);
+  return fd;
+}
+
+struct es_engine *es_engine_new(const struct es_engine_config *cfg_in)
+{
+  struct es_engine_config def, cfg;
+  struct es_engine *e;
+  long maxconn;
+
+  es_engine_config_init(&def);
+  if(cfg_in)
+    cfg = *cfg_in;
+  else
+    cfg = def;
+  if(cfg.connect_timeout_ms <= 0)
+    cfg.connect_timeout_ms = def.connect_timeout_ms;
+  if(cfg.timeout_ms <= 0)
+    cfg.timeout_ms = def.timeout_ms;
+  if(cfg.max_response_bytes == 0)
+    cfg.max_response_bytes = def.max_response_bytes;
+  if(cfg.max_attempts <= 0)
+    cfg.max_attempts = def.max_attempts;
+  if(cfg.max_attempts > ES_ENGINE_MAX_ATTEMPTS)
+    cfg.max_attempts = ES_ENGINE_MAX_ATTEMPTS;
+  if(cfg.retry_mode != ES_RETRY_OFF && cfg.retry_mode != ES_RETRY_STANDARD_2026)
+    cfg.retry_mode = ES_RETRY_STANDARD;
+  if(cfg.quota_capacity <= 0)
+    cfg.quota_capacity = def.quota_capacity;
+  if(!(cfg.backoff_base_s > 0))
+    cfg.backoff_base_s = def.backoff_base_s;
+  if(!(cfg.backoff_cap_s > 0))
+    cfg.backoff_cap_s = def.backoff_cap_s;
+  if(cfg.max_host_connections <= 0)
+    cfg.max_host_connections = def.max_host_connections;
+
+  pthread_once(&es_curl_once, es_curl_init);
+  if(es_curl_init_rc != CURLE_OK)
+    return NULL;
+
+  e = calloc(1, sizeof(*e));
+  if(!e)
+    return NULL;
+  e->audit_fd = -1;
+  e->connect_timeout_ms = cfg.connect_timeout_ms;
+  e->timeout_ms = cfg.timeout_ms;
+  e->max_response_bytes = cfg.max_response_bytes;
+  e->insecure = cfg.insecure ? 1 : 0;
+  e->max_attempts = cfg.retry_mode == ES_RETRY_OFF ? 1 : cfg.max_attempts;
+  e->retry_mode = cfg.retry_mode;
+  e->backoff_base_s = cfg.backoff_base_s;
+  e->backoff_cap_s = cfg.backoff_cap_s;
+  e->wall_clock = cfg.wall_clock ? cfg.wall_clock : es_default_clock;
+  e->clock_ud = cfg.wall_clock ? cfg.clock_ud : NULL;
+  e->next_id = 1;
+  es_retry_quota_init(&e->quota, cfg.quota_capacity);
+  es_rng_seed(&e->rng, cfg.seed ? cfg.seed
+                                : ((uint64_t)time(NULL) << 20) ^ (uint64_t)(uintptr_t)e ^
+                                    (uint64_t)(es_mono_ms() * 1000.0));
+
+  if(cfg.ca_bundle && !(e->ca_bundle = es_strdup0(cfg.ca_bundle)))
+    goto fail;
+  if(cfg.user_agent)
+    e->user_agent = es_strdup0(cfg.user_agent);
+  else {
+    const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+    struct es_buf ua = ES_BUF_INIT;
+    if(es_buf_printf(&ua, "eksegress/%s libcurl/%s", ES_ENGINE_VERSION,
+                     vi && vi->version ? vi->version : "?") != ES_OK) {
+      es_buf_free(&ua);
+      goto fail;
+    }
+    e->user_agent = ua.data;
+  }
+  if(!e->user_agent)
+    goto fail;
+  if(cfg.audit_path) {
+    e->audit_fd = es_open_audit(cfg.audit_path);
+    if(e->audit_fd < 0)
+      goto fail;
+  }
+  e->signer = es_sigv4_signer_new(0);
+  e->guard = es_guard_state_new();
+  e->multi = curl_multi_init();
+  if(!e->signer || !e->guard || !e->multi)
+    goto fail;
+  maxconn = cfg.max_host_connections * 4;
+  if(maxconn < 256)
+    maxconn = 256;
+  if(curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, cfg.max_host_connections) !=
+       CURLM_OK ||
+     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, maxconn) != CURLM_OK ||
+     curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK)
+    goto fail;
+  return e;
+
+fail:
+  es_engine_free(e);
+  return NULL;
+}
+
+/* ---- response / request lifetime ------------------------------------------ */
+
+void es_http_response_free(struct es_http_response *r)
+{
+  if(!r)
+    return;
+  free(r->headers);
+  es_buf_free(&r->body);
+  free(r);
+}
+
+static void es_slist_wipe_free(struct curl_slist *l)
+{
+  struct curl_slist *p;
+  for(p = l; p; p = p->next)
+    if(p->data)
+      OPENSSL_cleanse(p->data, strlen(p->data));   /* may hold the session token */
+  curl_slist_free_all(l);
+}
+
+static void es_req_free(struct es_req *q)
+{
+  if(!q)
+    return;
+  if(q->easy) {
+    if(q->state == ES_RS_ACTIVE && q->e)
+      curl_multi_remove_handle(q->e->multi, q->easy);
+    curl_easy_cleanup(q->easy);
+  }
+  es_slist_wipe_free(q->slist);
+  free(q->method);
+  free(q->url);
+  free(q->host);
+  free(q->hdrs);
+  es_buf_free(&q->hstore);
+  free(q->body);
+  free(q->region);
+  free(q->service);
+  es_wipe_str(q->ak);
+  es_wipe_str(q->sk);
+  es_wipe_str(q->tok);
+  es_buf_free(&q->hraw);
+  es_http_response_free(q->resp);
+  free(q);
+}
+
+static void es_list_remove(struct es_engine *e, struct es_req *q)
+{
+  if(q->prev)
+    q->prev->next = q->next;
+  else
+    e->pending = q->next;
+  if(q->next)
+    q->next->prev = q->prev;
+  q->prev = q->next = NULL;
+  e->n_pending--;
+}
+
+/* Room for every pending request's response plus `extra`, so completion never allocates. */
+static int es_done_reserve(struct es_engine *e, size_t extra)
+{
+  size_t need = e->n_pending + e->done_len + extra;
+  struct es_http_response **p;
+  size_t ncap;
+  if(e->done_head > 0 && e->done_head + need > e->done_cap) {
+    memmove(e->done, e->done + e->done_head, e->done_len * sizeof(*e->done));
+    e->done_head = 0;
+  }
+  if(need <= e->done_cap)
+    return ES_OK;
+  ncap = e->done_cap ? e->done_cap * 2 : 16;
+  while(ncap < need)
+    ncap *= 2;
+  p = realloc(e->done, ncap * sizeof(*p));
+  if(!p)
+    return ES_ENOMEM;
+  e->done = p;
+  e->done_cap = ncap;
+  return ES_OK;
+}
+
+/* Move a request's response to the done queue and free the request. */
+static void es_complete(struct es_engine *e, struct es_req *q)
+{
+  struct es_http_response *r = q->resp;
+  q->resp = NULL;
+  r->total_ms = es_mono_ms() - q->t_submit;
+  if(!r->body.data)
+    (void)es_buf_append(&r->body, "", 0);   /* best effort: callers may still see NULL on ENOMEM */
+  if(r->error && !r->error_message[0])
+    es_setmsg(r, es_strerror(r->error));
+  if(q->prev || q->next || e->pending == q)
+    es_list_remove(e, q);
+  /* es_done_reserve() made room at submit; compact if the tail is reached. */
+  if(e->done_head + e->done_len >= e->done_cap) {
+    memmove(e->done, e->done + e->done_head, e->done_len * sizeof(*e->done));
+    e->done_head = 0;
+  }
+  e->done[e->done_head + e->done_len++] = r;
+  es_req_free(q);
+}
+
+void es_engine_free(struct es_engine *e)
+{
+  size_t i;
+  if(!e)
+    return;
+  while(e->pending) {
+    struct es_req *q = e->pending;
+    es_list_remove(e, q);
+    es_req_free(q);
+  }
+  for(i = 0; i < e->done_len; i++)
+    es_http_response_free(e->done[e->done_head + i]);
+  free(e->done);
+  if(e->multi)
+    curl_multi_cleanup(e->multi);
+  es_sigv4_signer_free(e->signer);
+  es_guard_state_free(e->guard);
+  free(e->ca_bundle);
+  free(e->user_agent);
+  if(e->audit_fd >= 0)
+    close(e->audit_fd);
+  free(e);
+}
+
+/* ---- libcurl callbacks: copy bytes, nothing else ---------------------------- */
+
+static size_t es_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+  struct es_req *q = ud;
+  size_t n = size * nmemb;
+  if(q->resp->body.len + n > q->e->max_response_bytes) {
+    q->toobig = 1;
+    return 0;   /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  if(es_buf_append(&q->resp->body, ptr, n) != ES_OK)
+    return 0;
+  return n;
+}
+
+static size_t es_header_cb(char *ptr, size_t size, size_t nitems, void *ud)
+{
+  struct es_req *q = ud;
+  size_t n = size * nitems, i, nl, vs, ve;
+  char *colon;
+
+  if(n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+    /* A new response (after 1xx or a proxy CONNECT): keep only the last block. */
+    es_buf_reset(&q->hraw);
+    q->n_hraw = 0;
+    return n;
+  }
+  if(q->hraw.len + n > ES_MAX_HEADER_BYTES) {
+    q->toobig = 1;
+    return 0;
+  }
+  colon = memchr(ptr, ':', n);
+  if(!colon || colon == ptr || ptr[0] == ' ' || ptr[0] == '\t')
+    return n;   /* blank line, obsolete line folding or garbage: ignore */
+  nl = (size_t)(colon - ptr);
+  while(nl > 0 && (ptr[nl - 1] == ' ' || ptr[nl - 1] == '\t'))
+    nl--;
+  vs = (size_t)(colon - ptr) + 1;
+  while(vs < n && (ptr[vs] == ' ' || ptr[vs] == '\t'))
+    vs++;
+  ve = n;
+  while(ve > vs && (ptr[ve - 1] == '\r' || ptr[ve - 1] == '\n' || ptr[ve - 1] == ' ' ||
+                    ptr[ve - 1] == '\t'))
+    ve--;
+  if(es_buf_reserve(&q->hraw, nl + (ve - vs) + 2) != ES_OK)
+    return 0;
+  for(i = 0; i < nl; i++) {
+    char c = ptr[i];
+    q->hraw.data[q->hraw.len++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+  }
+  q->hraw.data[q->hraw.len++] = '\0';
+  memcpy(q->hraw.data + q->hraw.len, ptr + vs, ve - vs);
+  q->hraw.len += ve - vs;
+  q->hraw.data[q->hraw.len++] = '\0';
+  q->hraw.data[q->hraw.len] = '\0';
+  q->n_hraw++;
+  return n;
+}
+
+/* ---- request building --------------------------------------------------------- */
+
+/* Split an absolute URL into the Host value and the request-target, and build
+   the URL curl gets. Rejects anything that would make the wire differ from
+   what is signed: userinfo, fragments, whitespace and control bytes. */
+static int es_parse_url(struct es_req *q, const char *url)
+{
+  const char *p, *auth, *auth_end, *host_end, *port;
+  size_t slen, alen, hlen;
+  int https;
+  struct es_buf u = ES_BUF_INIT;
+
+  for(p = url; *p; p++)
+    if((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f || *p == '#')
+      return ES_EINVAL;
+  if(strncasecmp(url, "https://", 8) == 0) {
+    https = 1;
+    slen = 8;
+  }
+  else if(strncasecmp(url, "http://", 7) == 0) {
+    https = 0;
+    slen = 7;
+  }
+  else
+    return ES_EINVAL;
+  auth = url + slen;
+  auth_end = auth + strcspn(auth, "/?");
+  alen = (size_t)(auth_end - auth);
+  if(alen == 0 || memchr(auth, '@', alen))
+    return ES_EINVAL;
+  /* Find the port separator, skipping an IPv6 literal. */
+  host_end = auth_end;
+  port = NULL;
+  if(auth[0] == '[') {
+    const char *rb = memchr(auth, ']', alen);
+    if(!rb)
+      return ES_EINVAL;
+    if(rb + 1 < auth_end) {
+      if(rb[1] != ':')
+        return ES_EINVAL;
+      port = rb + 2;
+      host_end = rb + 1;
+    }
+  }
+  else {
+    const char *c = memchr(auth, ':', alen);
+    if(c) {
+      port = c + 1;
+      host_end = c;
+    }
+  }
+  if(port) {
+    const char *d;
+    if(port == auth_end)
+      return ES_EINVAL;
+    for(d = port; d < auth_end; d++)
+      if(*d < '0' || *d > '9')
+        return ES_EINVAL;
+  }
+  if(host_end == auth)
+    return ES_EINVAL;
+  /* AWS SDKs sign the Host without the scheme's default port. */
+  if(port && (size_t)(auth_end - port) == (https ? 3u : 2u) &&
+     memcmp(port, https ? "443" : "80", https ? 3 : 2) == 0)
+    hlen = (size_t)(host_end - auth);
+  else
+    hlen = alen;
+  q->host = es_strndup0(auth, hlen);
+  if(!q->host)
+    return ES_ENOMEM;
+
+  if(es_buf_append(&u, url, slen + alen) != ES_OK ||
+     (*auth_end != '/' && es_buf_putc(&u, '/') != ES_OK) ||
+     es_buf_puts(&u, auth_end) != ES_OK) {
+    es_buf_free(&u);
+    return ES_ENOMEM;
+  }
+  q->url = u.data;
+  q->target = q->url + slen + alen;
+  q->target_len = strlen(q->target);
+  return ES_OK;
+}
+
+static int es_header_ok(const struct es_header *h)
+{
+  size_t i;
+  if(!h->name || h->name_len == 0 || (!h->value && h->value_len))
+    return 0;
+  for(i = 0; i < h->name_len; i++)
+    if(!es_is_tchar((unsigned char)h->name[i]))
+      return 0;
+  for(i = 0; i < h->value_len; i++) {
+    unsigned char c = (unsigned char)h->value[i];
+    if(c == '\r' || c == '\n' || c == '\0')
+      return 0;   /* header injection */
+  }
+  return 1;
+}
+
+/* Copy the caller's headers, dropping what the signer regenerates, adding Host. */
+static int es_copy_headers(struct es_req *q, const struct es_http_request *r)
+{
+  size_t i, n = 0;
+  int have_host = 0;
+  size_t *off;
+
+  for(i = 0; i < r->n_headers; i++) {
+    if(!es_header_ok(&r->headers[i]))
+      return ES_EINVAL;
+    if(es_name_eq(&r->headers[i], "host"))
+      have_host = 1;
+  }
+  q->hdrs = calloc(r->n_headers + 1, sizeof(*q->hdrs));
+  off = calloc(2 * (r->n_headers + 1), sizeof(*off));
+  if(!q->hdrs || !off) {
+    free(off);
+    return ES_ENOMEM;
+  }
+  /* Offsets first: hstore may move while it grows. */
+  if(!have_host) {
+    off[0] = q->hstore.len;
+    if(es_buf_append(&q->hstore, "Host", 5) != ES_OK)
+      goto nomem;
+    off[1] = q->hstore.len;
+    if(es_buf_append(&q->hstore, q->host, strlen(q->host) + 1) != ES_OK)
+      goto nomem;
+    q->hdrs[0].name_len = 4;
+    q->hdrs[0].value_len = strlen(q->host);
+    n = 1;
+  }
+  for(i = 0; i < r->n_headers; i++) {
+    const struct es_header *h = &r->headers[i];
+    if(r->sign && (es_name_eq(h, "authorization") || es_name_eq(h, "x-amz-date") ||
+                   es_name_eq(h, "x-amz-security-token") ||
+                   ((r->sigv4_flags & ES_SIGV4_SIGN_BODY) && es_name_eq(h, "x-amz-content-sha256"))))
+      continue;
+    if(q->e->retry_mode == ES_RETRY_STANDARD_2026 && es_name_eq(h, "amz-sdk-request"))
+      continue;
+    if(es_name_eq(h, "content-type"))
+      q->has_content_type = 1;
+    if(es_name_eq(h, "host")) {
+      /* The caller's Host wins: it is what is signed, sent and guarded. */
+      char *nh = es_strndup0(h->value, h->value_len);
+      if(!nh)
+        goto nomem;
+      free(q->host);
+      q->host = nh;
+    }
+    off[2 * n] = q->hstore.len;
+    if(es_buf_append(&q->hstore, h->name, h->name_len) != ES_OK ||
+       es_buf_putc(&q->hstore, '\0') != ES_OK)
+      goto nomem;
+    off[2 * n + 1] = q->hstore.len;
+    if((h->value_len && es_buf_append(&q->hstore, h->value, h->value_len) != ES_OK) ||
+       es_buf_putc(&q->hstore, '\0') != ES_OK)
+      goto nomem;
+    q->hdrs[n].name_len = h->name_len;
+    q->hdrs[n].value_len = h->value_len;
+    n++;
+  }
+  for(i = 0; i < n; i++) {
+    q->hdrs[i].name = q->hstore.data + off[2 * i];
+    q->hdrs[i].value = q->hstore.data + off[2 * i + 1];
+  }
+  q->n_hdrs = n;
+  free(off);
+  return ES_OK;
+
+nomem:
+  free(off);
+  return ES_ENOMEM;
+}
+
+static int es_method_ok(const char *m)
+{
+  const char *p;
+  if(!m || !*m || strlen(m) > 32)
+    return 0;
+  for(p = m; *p; p++)
+    if(!es_is_tchar((unsigned char)*p))
+      return 0;
+  return 1;
+}
+
+/* Append "Name: value" (or "Name;" for an empty value, curl's syntax) to the list. */
+static int es_slist_add(struct curl_slist **l, const char *name, size_t nlen, const char *value,
+                        size_t vlen)
+{
+  struct es_buf b = ES_BUF_INIT;
+  struct curl_slist *nl;
+  int rc;
+  if(vlen)
+    rc = es_buf_printf(&b, "%.*s: %.*s", (int)nlen, name, (int)vlen, value);
+  else
+    rc = es_buf_printf(&b, "%.*s;", (int)nlen, name);
+  if(rc != ES_OK) {
+    es_buf_free(&b);
+    return rc;
+  }
+  nl = curl_slist_append(*l, b.data);
+  es_buf_wipe_free(&b);
+  if(!nl)
+    return ES_ENOMEM;
+  *l = nl;
+  return ES_OK;
+}
+
+/* Build this attempt's header list: sign with a fresh time when asked. */
+static int es_build_headers(struct es_req *q, int attempt, struct es_http_response *r)
+{
+  struct es_engine *e = q->e;
+  struct curl_slist *l = NULL;
+  const struct es_header *send = q->hdrs;
+  size_t n_send = q->n_hdrs, i;
+  struct es_header *ext = NULL;
+  struct es_sigv4_result res;
+  char amz_date[17];
+  char sdkreq[64];
+  int rc = ES_OK;
+
+  es_sigv4_result_init(&res);
+  if(e->retry_mode == ES_RETRY_STANDARD_2026) {
+    /* amz-sdk-request goes in before signing, as botocore does */
+    int max = q->max_attempts;
+    ext = calloc(q->n_hdrs + 1, sizeof(*ext));
+    if(!ext)
+      return ES_ENOMEM;
+    memcpy(ext, q->hdrs, q->n_hdrs * sizeof(*ext));
+    snprintf(sdkreq, sizeof(sdkreq), "attempt=%d; max=%d", attempt, max);
+    ext[q->n_hdrs].name = "amz-sdk-request";
+    ext[q->n_hdrs].name_len = strlen("amz-sdk-request");
+    ext[q->n_hdrs].value = sdkreq;
+    ext[q->n_hdrs].value_len = strlen(sdkreq);
+    send = ext;
+    n_send = q->n_hdrs + 1;
+  }
+  if(q->sign) {
+    struct es_sigv4_request sr;
+    memset(&sr, 0, sizeof(sr));
+    q->sign_offset = e->clock_offset;
+    es_sigv4_format_time(es_wall(e) + (time_t)e->clock_offset, amz_date);
+    sr.method = q->method;
+    sr.target = q->target;
+    sr.target_len = q->target_len;
+    sr.headers = send;
+    sr.n_headers = n_send;
+    sr.body = q->body;
+    sr.body_len = q->body_len;
+    sr.region = q->region;
+    sr.service = q->service;
+    sr.amz_date = amz_date;
+    sr.creds.access_key_id = q->ak;
+    sr.creds.secret_access_key = q->sk;
+    sr.creds.session_token = q->tok;
+    sr.placement = ES_SIGV4_HEADER;
+    sr.flags = q->flags;
+    rc = es_sigv4_sign(e->signer, &sr, &res);
+    if(rc != ES_OK) {
+      es_setmsg(r, "SigV4 signing failed");
+      goto out;
+    }
+    send = res.headers;
+    n_send = res.n_headers;
+  }
+  for(i = 0; i < n_send && rc == ES_OK; i++)
+    rc = es_slist_add(&l, send[i].name, send[i].name_len, send[i].value, send[i].value_len);
+  /* Keep curl from adding headers of its own that change the request:
+     "Expect: 100-continue" and a form Content-Type. */
+  if(rc == ES_OK) {
+    struct curl_slist *nl = curl_slist_append(l, "Expect:");   /* "Name:" removes it */
+    if(nl)
+      l = nl;
+    else
+      rc = ES_ENOMEM;
+  }
+  if(rc == ES_OK && !q->has_content_type) {
+    struct curl_slist *nl = curl_slist_append(l, "Content-Type:");
+    if(nl)
+      l = nl;
+    else
+      rc = ES_ENOMEM;
+  }
+out:
+  es_sigv4_result_free(&res);
+  free(ext);
+  if(rc != ES_OK) {
+    es_slist_wipe_free(l);
+    return rc;
+  }
+  es_slist_wipe_free(q->slist);
+  q->slist = l;
+  return ES_OK;
+}
+
+/* ---- transfers ------------------------------------------------------------------ */
+
+static int es_map_curl_error(const struct es_req *q, CURLcode rc)
+{
+  switch(rc) {
+  case CURLE_OK:
+    return 0;
+  case CURLE_OPERATION_TIMEDOUT:
+    return ES_ETIMEOUT;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+  case CURLE_COULDNT_CONNECT:
+    return ES_ECONNECT;
+  case CURLE_SEND_ERROR:
+  case CURLE_RECV_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+    return ES_ECONNRESET;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_ENGINE_INITFAILED:
+  case CURLE_SSL_SHUTDOWN_FAILED:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_USE_SSL_FAILED:
+    return ES_ETLS;
+  case CURLE_FILESIZE_EXCEEDED:
+    return ES_ETOOBIG;
+  case CURLE_WRITE_ERROR:
+    return q->toobig ? ES_ETOOBIG : ES_ENOMEM;
+  case CURLE_OUT_OF_MEMORY:
+    return ES_ENOMEM;
+  default:
+    return ES_EHTTP;
+  }
+}
+
+static int es_setup_easy(struct es_req *q)
+{
+  struct es_engine *e = q->e;
+  CURL *c = curl_easy_init();
+  int ok = 1;
+  if(!c)
+    return ES_ECURL;
+  q->easy = c;
+#define ES_SET(opt, val) ok = ok && curl_easy_setopt(c, opt, val) == CURLE_OK
+  ES_SET(CURLOPT_URL, q->url);
+  ES_SET(CURLOPT_PRIVATE, (void *)q);
+  ES_SET(CURLOPT_NOSIGNAL, 1L);
+  ES_SET(CURLOPT_ERRORBUFFER, q->errbuf);
+  ES_SET(CURLOPT_WRITEFUNCTION, es_write_cb);
+  ES_SET(CURLOPT_WRITEDATA, (void *)q);
+  ES_SET(CURLOPT_HEADERFUNCTION, es_header_cb);
+  ES_SET(CURLOPT_HEADERDATA, (void *)q);
+  ES_SET(CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
+  ES_SET(CURLOPT_TIMEOUT_MS, q->timeout_ms);
+  ES_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  ES_SET(CURLOPT_SSL_VERIFYPEER, e->insecure ? 0L : 1L);
+  ES_SET(CURLOPT_SSL_VERIFYHOST, e->insecure ? 0L : 2L);
+  if(e->ca_bundle)
+    ES_SET(CURLOPT_CAINFO, e->ca_bundle);
+  /* The path is signed as given: curl must not remove dot segments. */
+  ES_SET(CURLOPT_PATH_AS_IS, 1L);
+  ES_SET(CURLOPT_USERAGENT, e->user_agent);
+  ES_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)e->max_response_bytes);
+  ES_SET(CURLOPT_TCP_KEEPALIVE, 1L);
+  ES_SET(CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  ES_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  ES_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  /* Share an HTTP/2 connection being set up instead of opening another. */
+  if(strncasecmp(q->url, "https:", 6) == 0)
+    ES_SET(CURLOPT_PIPEWAIT, 1L);
+  if(strcmp(q->method, "HEAD") == 0)
+    ES_SET(CURLOPT_NOBODY, 1L);
+  else if(strcmp(q->method, "GET") == 0 && q->body_len == 0)
+    ES_SET(CURLOPT_HTTPGET, 1L);
+  else {
+    if(q->body_len > 0 || strcmp(q->method, "POST") == 0 || strcmp(q->method, "PUT") == 0 ||
+       strcmp(q->method, "PATCH") == 0) {
+      ES_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+      ES_SET(CURLOPT_POSTFIELDS, q->body);
+    }
+    if(strcmp(q->method, "POST") != 0)
+      ES_SET(CURLOPT_CUSTOMREQUEST, q->method);
+  }
+#undef ES_SET
+  return ok ? ES_OK : ES_ECURL;
+}
+
+/* Build the response's header array from this attempt's raw headers
+   (one block: the array, then the strings). */
+static int es_take_headers(struct es_req *q, struct es_http_response *r)
+{
+  struct es_header *h;
+  char *s;
+  size_t i;
+  free(r->headers);
+  r->headers = NULL;
+  r->n_headers = 0;
+  r->date[0] = '\0';
+  if(q->n_hraw == 0)
+    return ES_OK;
+  h = malloc(q->n_hraw * sizeof(*h) + q->hraw.len);
+  if(!h)
+    return ES_ENOMEM;
+  s = (char *)(h + q->n_hraw);
+  memcpy(s, q->hraw.data, q->hraw.len);
+  for(i = 0; i < q->n_hraw; i++) {
+    h[i].name = s;
+    h[i].name_len = strlen(s);
+    s += h[i].name_len + 1;
+    h[i].value = s;
+    h[i].value_len = strlen(s);
+    s += h[i].value_len + 1;
+    if(!r->date[0] && strcmp(h[i].name, "date") == 0)
+      es_scopy(r->date, sizeof(r->date), h[i].value);
+  }
+  r->headers = h;
+  r->n_headers = q->n_hraw;
+  return ES_OK;
+}
+
+static void es_finish_attempt(struct es_engine *e, struct es_req *q, CURLcode cres);
+
+/* Start the next attempt. The request may complete (and be freed) in here. */
+static void es_start_attempt(struct es_engine *e, struct es_req *q)
+{
+  struct es_http_response *r = q->resp;
+  int rc;
+  rc = es_build_headers(q, r->attempts + 1, r);
+  if(rc == ES_OK && !q->easy)
+    rc = es_setup_easy(q);
+  if(rc == ES_OK && curl_easy_setopt(q->easy, CURLOPT_HTTPHEADER, q->slist) != CURLE_OK)
+    rc = ES_ECURL;
+  if(rc != ES_OK) {
+    r->error = rc;
+    es_complete(e, q);
+    return;
+  }
+  r->attempt[r->attempts].delay_ms = q->next_delay_ms;
+  r->attempts++;
+  es_buf_reset(&r->body);
+  es_buf_reset(&q->hraw);
+  q->n_hraw = 0;
+  q->toobig = 0;
+  q->errbuf[0] = '\0';
+  q->t_attempt = es_mono_ms();
+  if(curl_multi_add_handle(e->multi, q->easy) != CURLM_OK) {
+    r->error = ES_ECURL;
+    es_setmsg(r, "curl_multi_add_handle failed");
+    es_complete(e, q);
+    return;
+  }
+  q->state = ES_RS_ACTIVE;
+}
+
+static long es_retry_after_ms(const struct es_http_response *r)
+{
+  const char *v = es_http_response_header(r, "x-amz-retry-after");
+  char *end;
+  long ms;
+  if(!v || !*v)
+    return -1;
+  errno = 0;
+  ms = strtol(v, &end, 10);
+  if(errno || *end || ms < 0)
+    return -1;
+  return ms;
+}
+
+static void es_finish_attempt(struct es_engine *e, struct es_req *q, CURLcode cres)
+{
+  struct es_http_response *r = q->resp;
+  struct es_http_attempt *a = &r->attempt[r->attempts - 1];
+  struct es_retry_class cls;
+  struct es_aws_error aerr;
+  long status = 0, httpver = 0, nconn = 0;
+  int err, skew_retry = 0, success;
+
+  curl_multi_remove_handle(e->multi, q->easy);
+  q->state = ES_RS_WAITING;
+  a->ms = es_mono_ms() - q->t_attempt;
+  curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(q->easy, CURLINFO_NUM_CONNECTS, &nconn);
+  curl_easy_getinfo(q->easy, CURLINFO_HTTP_VERSION, &httpver);
+  err = es_map_curl_error(q, cres);
+  if(es_take_headers(q, r) != ES_OK && !err)
+    err = ES_ENOMEM;
+  a->status = status;
+  a->error = err;
+  a->new_connection = nconn > 0;
+  r->status = status;
+  r->error = err;
+  r->http_version = httpver == CURL_HTTP_VERSION_1_0   ? 10
+                    : httpver == CURL_HTTP_VERSION_1_1 ? 11
+                    : httpver == CURL_HTTP_VERSION_2_0 ? 20
+                                                       : 0;
+  if(err)
+    es_setmsg(r, q->errbuf[0] ? q->errbuf : es_strerror(err));
+  else
+    r->error_message[0] = '\0';
+
+  success = !err && status >= 200 && status < 300;
+  (void)es_aws_error_parse(r->headers, r->n_headers, success || err ? NULL : r->body.data,
+                           success || err ? 0 : r->body.len, &aerr);
+  es_scopy(r->aws_code, sizeof(r->aws_code), aerr.code);
+  es_scopy(r->aws_message, sizeof(r->aws_message), aerr.message);
+  es_scopy(r->request_id, sizeof(r->request_id), aerr.request_id);
+  es_scopy(a->aws_code, sizeof(a->aws_code), aerr.code);
+
+  es_retry_classify(err ? 0 : status, err, aerr.code, &cls);
+
+  /* The guard learns from every EKS attempt: a DescribeCluster tells the mode;
+     an UpdateClusterConfig attempt, even a failed one, may have changed it. */
+  if(q->is_eks)
+    es_guard_observe(e->guard, q->host, q->method, q->target, q->target_len, err ? 0 : status,
+                     err ? NULL : r->body.data, err ? 0 : r->body.len, es_wall(e));
+
+  /* Clock skew: learn the offset from Date; retry once if the offset now
+     differs from the one this attempt was signed with (also when a concurrent
+     request corrected it first). */
+  if(cls.skew && q->sign && !q->skew_retried) {
+    time_t server;
+    if(r->date[0] && es_httpdate_parse(r->date, strlen(r->date), &server) == ES_OK) {
+      time_t now = es_wall(e);
+      long long diff = (long long)server - ((long long)now + e->clock_offset);
+      if(diff >= ES_SKEW_THRESHOLD_S || diff <= -ES_SKEW_THRESHOLD_S) {
+        e->clock_offset = (long)((long long)server - (long long)now);
+        r->clock_skew_corrected = 1;
+      }
+    }
+    if(e->clock_offset != q->sign_offset) {
+      skew_retry = 1;
+      q->skew_retried = 1;
+    }
+  }
+  r->retryable = cls.retryable || skew_retry;
+  r->throttling = cls.throttling;
+
+  if(r->retryable && r->attempts < q->max_attempts) {
+    long cost = es_retry_cost(e->retry_mode, &cls);
+    if(es_retry_quota_acquire(&e->quota, cost)) {
+      double d;
+      q->last_acquired = cost;
+      if(e->retry_mode == ES_RETRY_STANDARD_2026)
+        d = es_retry_backoff_2026(e->backoff_base_s, e->backoff_cap_s, r->attempts + 1,
+                                  cls.throttling, es_retry_after_ms(r), es_rng_uniform(&e->rng));
+      else
+        d = es_retry_backoff(e->backoff_base_s, e->backoff_cap_s, r->attempts + 1,
+                             es_rng_uniform(&e->rng));
+      q->next_delay_ms = d * 1000.0;
+      q->t_due = es_mono_ms() + q->next_delay_ms;
+      return;   /* stays pending; es_start_due() sends it when due */
+    }
+    r->quota_exhausted = 1;
+  }
+
+  /* Final outcome. */
+  if(success)
+    es_retry_quota_on_success(&e->quota, q->last_acquired);
+  if(err)
+    es_buf_free(&r->body);
+  es_complete(e, q);
+}
+
+/* Collect finished transfers. Returns how many attempts finished. */
+static int es_collect(struct es_engine *e)
+{
+  CURLMsg *m;
+  int left, n = 0;
+  while((m = curl_multi_info_read(e->multi, &left))) {
+    struct es_req *q = NULL;
+    if(m->msg != CURLMSG_DONE)
+      continue;
+    if(curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q) != CURLE_OK || !q)
+      continue;
+    es_finish_attempt(e, q, m->data.result);
+    n++;
+  }
+  return n;
+}
+
+/* Start every waiting request whose retry timer is due; returns the earliest
+   remaining due time (or a negative number if none waits). */
+static double es_start_due(struct es_engine *e, double now)
+{
+  struct es_req *q = e->pending, *next;
+  double earliest = -1;
+  for(; q; q = next) {
+    next = q->next;
+    if(q->state != ES_RS_WAITING)
+      continue;
+    if(q->t_due <= now)
+      es_start_attempt(e, q);
+    else if(earliest < 0 || q->t_due < earliest)
+      earliest = q->t_due;
+  }
+  return earliest;
+}
+
+int es_engine_step(struct es_engine *e, long timeout_ms)
+{
+  int running = 0;
+  double now, due;
+
+  if(!e)
+    return ES_EINVAL;
+  now = es_mono_ms();
+  due = es_start_due(e, now);
+  if(e->n_pending == 0)
+    return 0;
+  if(curl_multi_perform(e->multi, &running) != CURLM_OK)
+    return ES_ECURL;
+  if(es_collect(e) == 0 && timeout_ms > 0 && e->n_pending > 0) {
+    long wait = timeout_ms;
+    if(due >= 0) {
+      double w = due - es_mono_ms();
+      if(w < 0)
+        w = 0;
+      if(w < (double)wait)
+        wait = (long)w + 1;   /* round up: waking early only costs another loop */
+    }
+    if(wait > 0 && curl_multi_poll(e->multi, NULL, 0, wait > 0x7fffffffL ? 0x7fffffff : (int)wait,
+                                   NULL) != CURLM_OK)
+      return ES_ECURL;
+    if(curl_multi_perform(e->multi, &running) != CURLM_OK)
+      return ES_ECURL;
+    es_collect(e);
+  }
+  (void)es_start_due(e, es_mono_ms());
+  return e->n_pending > 0x7fffffff ? 0x7fffffff : (int)e->n_pending;
+}
+
+/* ---- submit ------------------------------------------------------------------ */
+
+static int es_audit(struct es_engine *e, const struct es_guard_decision *d, const char *identity)
+{
+  struct es_buf line = ES_BUF_INIT;
+  ssize_t w;
+  int rc;
+  if(e->audit_fd < 0)
+    return ES_OK;
+  rc = es_guard_audit_line(d, es_wall(e), identity, &line);
+  if(rc == ES_OK) {
+    /* One write() of the whole line: O_APPEND keeps concurrent writers' lines whole. */
+    do
+      w = write(e->audit_fd, line.data, line.len);
+    while(w < 0 && errno == EINTR);
+    if(w < 0 || (size_t)w != line.len)
+      rc = ES_EHTTP;
+  }
+  es_buf_free(&line);
+  return rc;
+}
+
+int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
+                     unsigned long long *id_out)
+{
+  struct es_req *q;
+  struct es_http_response *resp;
+  int rc;
+
+  if(!e || !r || !es_method_ok(r->method) || !r->url || (r->body_len && !r->body) ||
+     (r->n_headers && !r->headers))
+    return ES_EINVAL;
+  if(r->sign && (!r->region || !r->service || !r->creds.access_key_id ||
+                 !r->creds.secret_access_key))
+    return ES_EINVAL;
+  q = calloc(1, sizeof(*q));
+  if(!q)
+    return ES_ENOMEM;
+  q->e = e;
+  q->state = ES_RS_WAITING;
+  rc = es_parse_url(q, r->url);
+  if(rc == ES_OK)
+    rc = es_copy_headers(q, r);
+  if(rc != ES_OK)
+    goto fail;
+  rc = ES_ENOMEM;
+  q->method = es_strdup0(r->method);
+  q->body = es_strndup0(r->body ? r->body : "", r->body_len);
+  q->body_len = r->body_len;
+  q->resp = calloc(1, sizeof(*q->resp));
+  if(!q->method || !q->body || !q->resp)
+    goto fail;
+  if(r->service && !(q->service = es_strdup0(r->service)))
+    goto fail;
+  if(r->region && !(q->region = es_strdup0(r->region)))
+    goto fail;
+  q->sign = r->sign ? 1 : 0;
+  if(q->sign) {
+    q->ak = es_strdup0(r->creds.access_key_id);
+    q->sk = es_strdup0(r->creds.secret_access_key);
+    if(!q->ak || !q->sk)
+      goto fail;
+    if(r->creds.session_token && !(q->tok = es_strdup0(r->creds.session_token)))
+      goto fail;
+  }
+  q->flags = r->sigv4_flags;
+  q->is_eks = q->service && strcmp(q->service, "eks") == 0;
+  q->timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : e->timeout_ms;
+  q->max_attempts = r->max_attempts > 0 ? r->max_attempts : e->max_attempts;
+  if(q->max_attempts > ES_ENGINE_MAX_ATTEMPTS)
+    q->max_attempts = ES_ENGINE_MAX_ATTEMPTS;
+  if(e->retry_mode == ES_RETRY_OFF)
+    q->max_attempts = 1;
+  if(es_done_reserve(e, 1) != ES_OK)
+    goto fail;
+
+  resp = q->resp;
+  q->id = e->next_id++;
+  resp->id = q->id;
+  resp->user_id = r->user_id;
+  q->t_submit = es_mono_ms();
+  q->next = e->pending;
+  if(e->pending)
+    e->pending->prev = q;
+  e->pending = q;
+  e->n_pending++;
+  if(id_out)
+    *id_out = q->id;
+
+  if(q->is_eks) {
+    /* The guard: after the request is fully built, before it is signed. */
+    struct es_guard_input gi;
+    char cluster[256];
+    time_t now = es_wall(e);
+    memset(&gi, 0, sizeof(gi));
+    gi.method = q->method;
+    gi.target = q->target;
+    gi.target_len = q->target_len;
+    gi.body = q->body;
+    gi.body_len = q->body_len;
+    gi.acknowledge = r->acknowledge;
+    gi.allow_undocumented = r->allow_undocumented;
+    if(es_guard_target_cluster(q->target, q->target_len, cluster, sizeof(cluster)))
+      gi.current_mode = es_guard_state_lookup(e->guard, q->host, cluster, now, ES_GUARD_MAX_AGE_S);
+    resp->guarded = 1;
+    if(es_guard_check(&gi, &resp->guard) != ES_OK) {
+      /* Cannot happen with valid pointers; fail closed all the same. */
+      resp->guard.action = ES_GUARD_REFUSE;
+      resp->error = ES_EGUARD;
+      es_setmsg(resp, "guard check failed");
+      es_complete(e, q);
+      return ES_OK;
+    }
+    if(resp->guard.touches_mode || resp->guard.action != ES_GUARD_ALLOW) {
+      if(es_audit(e, &resp->guard, r->identity) != ES_OK) {
+        /* Every mode decision must be on record: without the audit line, nothing is sent. */
+        resp->error = ES_EGUARD;
+        es_setmsg(resp, "guard audit log write failed; request not sent");
+        es_complete(e, q);
+        return ES_OK;
+      }
+    }
+    if(resp->guard.action == ES_GUARD_REFUSE) {
+      resp->error = ES_EGUARD;
+      es_setmsg(resp, resp->guard.message[0] ? resp->guard.message : "refused by the guard");
+      es_complete(e, q);
+      return ES_OK;
+    }
+    if(resp->guard.action == ES_GUARD_NOOP) {
+      es_complete(e, q);
+      return ES_OK;
+    }
+  }
+  es_start_attempt(e, q);
+  return ES_OK;
+
+fail:
+  es_req_free(q);
+  return rc;
+}
+
+/* ---- the rest of the API ------------------------------------------------------------ */
+
+struct es_http_response *es_engine_next_done(struct es_engine *e)
+{
+  struct es_http_response *r;
+  if(!e || e->done_len == 0)
+    return NULL;
+  r = e->done[e->done_head++];
+  e->done_len--;
+  if(e->done_len == 0)
+    e->done_head = 0;
+  return r;
+}
+
+size_t es_engine_done_count(const struct es_engine *e)
+{
+  return e ? e->done_len : 0;
+}
+
+size_t es_engine_waiting_count(const struct es_engine *e)
+{
+  const struct es_req *q;
+  size_t n = 0;
+  for(q = e ? e->pending : NULL; q; q = q->next)
+    if(q->state == ES_RS_WAITING)
+      n++;
+  return n;
+}
+
+int es_engine_cancel(struct es_engine *e, unsigned long long id)
+{
+  struct es_req *q;
+  if(!e)
+    return ES_EINVAL;
+  for(q = e->pending; q; q = q->next)
+    if(q->id == id)
+      break;
+  if(!q)
+    return ES_ENOTFOUND;
+  if(q->state == ES_RS_ACTIVE) {
+    curl_multi_remove_handle(e->multi, q->easy);
+    q->state = ES_RS_WAITING;
+    /* The request may have reached the server: let the guard forget what it changes. */
+    if(q->is_eks)
+      es_guard_observe(e->guard, q->host, q->method, q->target, q->target_len, 0, NULL, 0,
+                       es_wall(e));
+  }
+  q->resp->error = ES_ECLOSED;
+  es_setmsg(q->resp, "canceled");
+  es_buf_free(&q->resp->body);
+  es_complete(e, q);
+  return ES_OK;
+}
+
+long es_engine_clock_offset(const struct es_engine *e)
+{
+  return e ? e->clock_offset : 0;
+}
+
+void es_engine_set_clock_offset(struct es_engine *e, long seconds)
+{
+  if(e)
+    e->clock_offset = seconds;
+}
+
+long es_engine_retry_quota(const struct es_engine *e)
+{
+  return e ? e->quota.available : 0;
+}
+
+struct es_guard_state *es_engine_guard_state(struct es_engine *e)
+{
+  return e ? e->guard : NULL;
+}
+
+const char *es_http_response_header(const struct es_http_response *r, const char *name)
+{
+  size_t i;
+  if(!r || !name)
+    return NULL;
+  for(i = 0; i < r->n_headers; i++)
+    if(strcasecmp(r->headers[i].name, name) == 0)
+      return r->headers[i].value;
+  return NULL;
+}

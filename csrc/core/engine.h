@@ -1,0 +1,201 @@
+/*
+ * engine.h: the HTTP engine: libcurl multi, AWS "standard" retries, SigV4 on
+ * every attempt, the irreversibility guard on every EKS request.
+ *
+ * Model. An engine owns one libcurl multi handle (connections are kept alive
+ * and reused across requests; HTTP/2 is used when a TLS server offers it), one
+ * SigV4 signer, one retry quota (token bucket), one clock offset and one guard
+ * state (the EKS egress modes it has observed). Requests are submitted, then
+ * driven by es_engine_step(); completed requests are popped with
+ * es_engine_next_done(). Every submitted request yields exactly one response
+ * (success, failure, guard refusal/no-op or cancellation).
+ *
+ * Nothing calls back into user code: libcurl callbacks only copy bytes into
+ * engine-owned buffers. Retry waits are timers that es_engine_step() honours;
+ * the engine never sleeps. A blocking call is a loop over step + next_done.
+ *
+ * Threads: an engine is not thread-safe; use it from one thread at a time.
+ * Several engines may live in one process (and in different threads). The only
+ * process-wide state is libcurl's global init, done once under pthread_once;
+ * the engine never calls curl_global_cleanup.
+ *
+ * Secrets: credentials are copied at submit and wiped when the request is
+ * freed. No error message, response field or audit line contains them.
+ */
+#ifndef ES_ENGINE_H
+#define ES_ENGINE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "es_buf.h"
+#include "guard.h"
+#include "sigv4.h"   /* struct es_header, struct es_credentials, es_clock_fn */
+
+/* Retry modes. */
+#define ES_RETRY_STANDARD       0  /* AWS standard mode, current defaults (aws-wire.md 5.1) */
+#define ES_RETRY_OFF            1  /* one attempt, never retried */
+#define ES_RETRY_STANDARD_2026  2  /* standard mode with the 2026 changes (aws-wire.md 5.2) */
+
+/* Attempts recorded per response; max_attempts is clamped to this. */
+#define ES_ENGINE_MAX_ATTEMPTS 20
+
+/*
+ * Engine configuration. es_engine_config_init() fills the defaults; a field
+ * left 0 (or NULL) also means "default", so a zeroed struct works.
+ */
+struct es_engine_config {
+  long connect_timeout_ms;      /* default 3000 */
+  long timeout_ms;              /* total per attempt (connect + transfer), default 30000 */
+  size_t max_response_bytes;    /* body size limit, default 16 MiB; larger -> ES_ETOOBIG */
+  const char *ca_bundle;        /* CA file; NULL: the system default */
+  int insecure;                 /* 1: skip TLS verification (tests only) */
+  int max_attempts;             /* default 3, counts the first attempt; 1 disables retries */
+  int retry_mode;               /* ES_RETRY_STANDARD (default) | ES_RETRY_OFF | ES_RETRY_STANDARD_2026 */
+  long quota_capacity;          /* retry token bucket, default 500 */
+  double backoff_base_s;        /* default 1.0 (2026 mode: throttling base; others use base/20) */
+  double backoff_cap_s;         /* default 20.0 */
+  unsigned long long seed;      /* jitter RNG seed; 0: seeded from time and address */
+  long max_host_connections;    /* per-host connection cap (CURLMOPT_MAX_HOST_CONNECTIONS), default 64 */
+  es_clock_fn wall_clock;       /* UNIX time for signing, skew and guard freshness; NULL: time() */
+  void *clock_ud;
+  const char *audit_path;       /* guard audit log (O_APPEND, one JSON line per write()); NULL: none */
+  const char *user_agent;       /* NULL: "eksegress/<version> libcurl/<version>" */
+};
+
+void es_engine_config_init(struct es_engine_config *cfg);
+
+struct es_engine;
+
+/* Create an engine (the config is copied; NULL means all defaults).
+   Returns NULL on allocation or libcurl/OpenSSL setup failure. */
+struct es_engine *es_engine_new(const struct es_engine_config *cfg);
+
+/* Free an engine: aborts every transfer in flight and frees every response not
+   yet popped. NULL is accepted. */
+void es_engine_free(struct es_engine *e);
+
+/*
+ * One request. Everything is copied by es_engine_submit(); the caller may free
+ * its strings as soon as submit returns.
+ */
+struct es_http_request {
+  const char *method;                 /* "GET", "POST", ... */
+  const char *url;                    /* absolute, already percent-encoded: scheme://host[:port]/path?query.
+                                         The path is sent as is (no dot-segment removal). */
+  const struct es_header *headers;    /* ordered; duplicates allowed. Host is derived from the URL
+                                         when absent. With sign=1, Authorization, X-Amz-Date,
+                                         X-Amz-Security-Token and x-amz-content-sha256 given here
+                                         are dropped (the signer adds fresh ones). */
+  size_t n_headers;
+  const char *body;                   /* may be NULL when body_len == 0 */
+  size_t body_len;
+
+  int sign;                           /* 1: SigV4 (header placement) on every attempt, fresh time */
+  const char *region;                 /* signing region and service (service "eks" also */
+  const char *service;                /*   selects the guard) */
+  struct es_credentials creds;
+  unsigned sigv4_flags;               /* ES_SIGV4_* used as given (ES_SIGV4_DEFAULT_FLAGS for all but S3) */
+
+  /* Guard inputs (only read when service is "eks"; the guard runs for every
+     such request, signed or not; there is no opt-out). */
+  const char *acknowledge;            /* out-of-band acknowledgement (cluster name) or NULL */
+  int allow_undocumented;             /* opt-in for CUSTOMER_ISOLATED / unknown modes */
+  const char *identity;               /* caller identity for the audit line, or NULL */
+
+  long timeout_ms;                    /* per-attempt total timeout override, 0: engine default */
+  int max_attempts;                   /* override, 0: engine default */
+  unsigned long long user_id;         /* opaque, returned in the response */
+};
+
+/* Submit. On success *id_out (optional) receives the request id (> 0) and the
+   request is in flight (or, for a guard refusal/no-op, already completed and
+   waiting in the done queue). Returns ES_OK, ES_EINVAL (bad method/URL/missing
+   signing inputs) or ES_ENOMEM/ES_ECURL. Nothing is queued on failure. */
+int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
+                     unsigned long long *id_out);
+
+/* Drive transfers and retry timers. Waits at most timeout_ms (0: do not wait)
+   for network activity or the next retry timer; returns early when there is
+   activity or a response completes. Returns the number of requests submitted
+   and not yet completed (0: nothing left to drive), or a negative ES_E* code. */
+int es_engine_step(struct es_engine *e, long timeout_ms);
+
+/* Number of completed responses waiting to be popped. */
+size_t es_engine_done_count(const struct es_engine *e);
+
+/* Number of pending requests waiting on a retry timer (not in transfer). */
+size_t es_engine_waiting_count(const struct es_engine *e);
+
+/* Cancel a request that has not completed: its transfer or retry timer is
+   dropped and it completes at once with error ES_ECLOSED ("canceled").
+   Returns ES_OK, or ES_ENOTFOUND if no such request is pending. */
+int es_engine_cancel(struct es_engine *e, unsigned long long id);
+
+/* Seconds added to the wall clock when signing (learned from skew errors). */
+long es_engine_clock_offset(const struct es_engine *e);
+void es_engine_set_clock_offset(struct es_engine *e, long seconds);
+
+/* Tokens currently left in the retry quota. */
+long es_engine_retry_quota(const struct es_engine *e);
+
+/* The engine's guard state (observed cluster modes); owned by the engine. */
+struct es_guard_state *es_engine_guard_state(struct es_engine *e);
+
+/* One attempt as it happened. */
+struct es_http_attempt {
+  long status;              /* HTTP status, 0 if none */
+  int error;                /* 0 or ES_E* transport error */
+  double ms;                /* duration of the transfer */
+  double delay_ms;          /* backoff waited before this attempt (0 for the first) */
+  int new_connection;       /* 1 if this attempt opened a connection (0: reused) */
+  char aws_code[64];        /* AWS error code of this attempt, "" if none */
+};
+
+struct es_http_response {
+  unsigned long long id;
+  unsigned long long user_id;
+
+  long status;              /* final HTTP status, 0 if no HTTP response */
+  int error;                /* 0, or ES_ETIMEOUT, ES_ECONNECT, ES_ECONNRESET, ES_ETOOBIG, ES_ETLS,
+                               ES_EHTTP, ES_EGUARD, ES_ECLOSED (canceled), ES_ENOMEM */
+  char error_message[256];  /* libcurl's or ours; never contains secrets; "" when error == 0 */
+  int http_version;         /* 10, 11, 20 or 0 */
+
+  struct es_header *headers;  /* final attempt's response headers: names lower-case, values trimmed,
+                                 NUL-terminated; in arrival order */
+  size_t n_headers;
+  struct es_buf body;       /* final attempt's body (NUL-terminated) */
+  char date[64];            /* the final response's Date header, "" if none */
+
+  /* AWS error shape of a non-2xx final response (awserror.h); "" if none. */
+  char aws_code[128];
+  char aws_message[512];
+  char request_id[128];     /* x-amzn-RequestId / x-amz-request-id / body, also on success */
+
+  /* Classification of the final outcome. */
+  int retryable;            /* the outcome is of a retryable kind (whether or not retries remained) */
+  int throttling;
+  int quota_exhausted;      /* retries stopped because the retry quota was empty */
+  int clock_skew_corrected; /* this request corrected the engine's clock offset */
+
+  int attempts;             /* attempts actually sent (0 for guard refusal/no-op) */
+  double total_ms;          /* submit to completion */
+  struct es_http_attempt attempt[ES_ENGINE_MAX_ATTEMPTS];
+
+  /* Guard (service "eks" only). guarded = 1 when the guard ran; the decision
+     is copied in full. A refusal has error ES_EGUARD; a no-op has error 0 and
+     status 0; in both cases nothing was sent. */
+  int guarded;
+  struct es_guard_decision guard;
+};
+
+/* Pop one completed response (FIFO), or NULL. The caller owns it. */
+struct es_http_response *es_engine_next_done(struct es_engine *e);
+
+/* Look up a response header by case-insensitive name (first match), or NULL. */
+const char *es_http_response_header(const struct es_http_response *r, const char *name);
+
+void es_http_response_free(struct es_http_response *r);
+
+#endif
