@@ -56,7 +56,21 @@ struct es_guard_decision {
   char message[512];             /* human-readable reason */
 };
 
-/* Decide. Returns ES_OK (the decision is in *out) or ES_EINVAL on NULL arguments. */
+/* Decide. Returns ES_OK (the decision is in *out) or ES_EINVAL on NULL arguments
+   (out, when not NULL, then holds refuse/AmbiguousRequest too: fail closed).
+
+   Only uppercase POST to exactly "/clusters" or "/clusters/{name}/update-config"
+   ({name} matching ^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$, no query) with a strict JSON
+   object body may set the mode. Any other method/target that a lenient server
+   could route to those operations (letter case, percent-encoding, dot segments,
+   repeated or trailing slashes, ";params", backslashes, absolute-form, fragments,
+   control or non-ASCII bytes) is AmbiguousRequest; so is a body on any other
+   operation that names the mode, and any non-empty body that is not strict JSON.
+   UpdateClusterConfig precedence: AmbiguousRequest, IrreversibleTransitionRefused
+   (anything but AWS_MANAGED -> AWS_MANAGED, when the current mode is known),
+   MixedUpdate, CurrentModeUnknown (NULL or ""), NoChange, UndocumentedMode,
+   IrreversibleChangeNotAcknowledged. touches_mode is 1 for every
+   AmbiguousRequest. */
 int es_guard_check(const struct es_guard_input *in, struct es_guard_decision *out);
 
 /* "allow" | "refuse" | "noop" */
@@ -84,6 +98,13 @@ void es_guard_observe(struct es_guard_state *st, const char *endpoint,
    or NULL when unknown or stale. A response without the field yields NULL. */
 const char *es_guard_state_lookup(struct es_guard_state *st, const char *endpoint,
                                   const char *cluster, time_t now, long max_age);
+
+/* Forget what was observed for (endpoint, cluster) (NULL endpoint: ""). */
+void es_guard_state_forget(struct es_guard_state *st, const char *endpoint, const char *cluster);
+
+/* Number of remembered (endpoint, cluster) entries; the state keeps at most 4096
+   and evicts the oldest observation beyond that. */
+size_t es_guard_state_count(const struct es_guard_state *st);
 
 /* Extract the cluster name from an EKS request-target for /clusters/{name}[/...]
    (the first segment after /clusters/, percent-decoded). Returns 1 if found. */
