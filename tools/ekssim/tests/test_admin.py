@@ -1,0 +1,129 @@
+"""Admin endpoints and persistence across processes."""
+
+import json
+import os
+import tempfile
+
+from harness import T, Server, eq, ok, shared, xml_to_obj
+from sigv4_client import Client, Creds
+
+
+@T("admin: /_sim/health and /_sim/state (status, mode, updates, ground truth per cluster)")
+def t_state():
+    s = shared("admin", "--time-scale", "0")
+    h = s.admin("GET", "/_sim/health")
+    eq((h["ok"], h["clusters"]), (True, 16), "health")
+    st = s.admin("GET", "/_sim/state")
+    names = [(c["account"], c["region"], c["name"]) for c in st["clusters"]]
+    eq(len(names), 16, "all clusters")
+    one = s.admin("GET", "/_sim/state?name=legacy-batch")["clusters"]
+    eq(len(one), 1, "filter by name")
+    c = one[0]
+    for k in ("status", "mode", "updates", "expect_fail", "vpc_id", "subnet_ids", "defects"):
+        ok(k in c, "missing " + k)
+    eq((c["status"], c["mode"], c["expect_fail"]), ("ACTIVE", "AWS_MANAGED", ["route_default"]), "legacy-batch")
+    eq(len(s.admin("GET", "/_sim/state?account=444455556666")["clusters"]), 6, "filter by account")
+
+
+@T("admin: /_sim/log records every request and per-cluster accepted vs refused mutating calls")
+def t_log():
+    s = shared("admin", "--time-scale", "0")
+    s.reset()
+    c = Client(s.port)
+    c.eks("GET", "/clusters/prod-api")
+    c.eks("POST", "/clusters/prod-routed/update-config",
+          body={"resourcesVpcConfig": {"controlPlaneEgressMode": "AWS_MANAGED"}})
+    c.eks("POST", "/clusters/prod-api/update-config",
+          body={"resourcesVpcConfig": {"controlPlaneEgressMode": "CUSTOMER_ROUTED"}, "clientRequestToken": "t1"})
+    c.ec2("DescribeVpcs")
+    log = s.admin("GET", "/_sim/log")
+    req = [e for e in log["requests"] if e["operation"] == "DescribeCluster"][-1]
+    for k in ("time", "account", "region", "service", "operation", "cluster", "status", "error"):
+        ok(k in req, "missing " + k)
+    eq((req["account"], req["region"], req["service"], req["cluster"], req["status"]),
+       ("111122223333", "us-east-1", "eks", "prod-api", 200), "request entry")
+    bad = [e for e in log["requests"] if e["cluster"] == "prod-routed"][-1]
+    eq((bad["status"], bad["error"]), (400, "InvalidParameterException"), "refused entry")
+    per = log["clusters"]
+    eq((per["111122223333/us-east-1/prod-routed"]["accepted"], per["111122223333/us-east-1/prod-routed"]["refused"]),
+       (0, 1), "refused revert")
+    pa = per["111122223333/us-east-1/prod-api"]
+    eq((pa["accepted"], pa["refused"], len(pa["update_ids"])), (1, 0, 1), "accepted update")
+    call = pa["calls"][0]
+    eq((call["operation"], call["update_type"], call["mode"], call["client_request_token"]),
+       ("UpdateClusterConfig", "ControlPlaneEgressUpdate", "CUSTOMER_ROUTED", "t1"), "call record")
+    since = log["last_seq"]
+    c.ec2("DescribeSubnets")
+    eq([e["operation"] for e in s.admin("GET", "/_sim/log?since=%d" % since)["requests"]], ["DescribeSubnets"],
+       "since")
+
+
+@T("admin: /_sim/reset restores the fleet; /_sim/advance moves the state clock")
+def t_reset_advance():
+    s = Server("--time-scale", "1")
+    try:
+        c = Client(s.port)
+        r = c.eks("POST", "/clusters/prod-api/update-config",
+                  body={"resourcesVpcConfig": {"controlPlaneEgressMode": "CUSTOMER_ROUTED"}})
+        uid = r.json()["update"]["id"]
+        eq(r.json()["update"]["status"], "InProgress", "real-time update in progress")
+        s.admin("POST", "/_sim/advance", {"seconds": 300})
+        eq(c.eks("GET", "/clusters/prod-api/updates/" + uid).json()["update"]["status"], "InProgress", "after 300 s")
+        s.admin("POST", "/_sim/advance", {"seconds": 130})
+        eq(c.eks("GET", "/clusters/prod-api/updates/" + uid).json()["update"]["status"], "Successful", "after 430 s")
+        eq(c.eks("GET", "/clusters/prod-api").json()["cluster"]["resourcesVpcConfig"]["controlPlaneEgressMode"],
+           "CUSTOMER_ROUTED", "applied")
+        s.reset()
+        eq(c.eks("GET", "/clusters/prod-api").json()["cluster"]["resourcesVpcConfig"]["controlPlaneEgressMode"],
+           "AWS_MANAGED", "reset")
+        eq(c.eks("GET", "/clusters/prod-api/updates").json()["updateIds"], [], "updates gone")
+        eq(s.admin("GET", "/_sim/log")["mutations"], [], "log cleared")
+        eq(s.admin("GET", "/_sim/state?name=prod-api")["clusters"][0]["status"], "ACTIVE", "state")
+    finally:
+        s.stop()
+
+
+@T("admin: --state persists clusters, updates, the mutation log and sessions across processes (atomic file)")
+def t_persist():
+    d = tempfile.mkdtemp(prefix="ekssim-state-")
+    path = os.path.join(d, "state.json")
+    s = Server("--time-scale", "0", "--state", path)
+    try:
+        ok(os.path.exists(path), "state written at start")
+        c = Client(s.port)
+        r = c.eks("POST", "/clusters/prod-api/update-config",
+                  body={"resourcesVpcConfig": {"controlPlaneEgressMode": "CUSTOMER_ROUTED"}, "clientRequestToken": "p1"})
+        uid = r.json()["update"]["id"]
+        subs = c.eks("GET", "/clusters/prod-api").json()["cluster"]["resourcesVpcConfig"]["subnetIds"]
+        eq(c.eks("POST", "/clusters", body={"name": "made-here", "roleArn": "arn:aws:iam::111122223333:role/r",
+                                            "resourcesVpcConfig": {"subnetIds": subs[:2]}}).status, 200, "create")
+        eq(c.eks("DELETE", "/clusters/legacy-batch").status, 200, "delete")
+        _, obj = xml_to_obj(c.sts("AssumeRole", {"RoleArn": "arn:aws:iam::444455556666:role/EksAuditRole",
+                                                 "RoleSessionName": "persist"}).text)
+        cr = obj["AssumeRoleResult"]["Credentials"]
+        json.load(open(path))
+        eq([f for f in os.listdir(d) if f != "state.json"], [], "no temporary files left")
+    finally:
+        eq(s.stop(), 0, "clean exit")
+    s2 = Server("--state", path)
+    try:
+        c = Client(s2.port)
+        d2 = c.eks("GET", "/clusters/prod-api").json()["cluster"]
+        eq(d2["resourcesVpcConfig"]["controlPlaneEgressMode"], "CUSTOMER_ROUTED", "mode survived")
+        eq(c.eks("GET", "/clusters/prod-api/updates").json()["updateIds"], [uid], "update survived")
+        r = c.eks("POST", "/clusters/prod-api/update-config", body={
+            "resourcesVpcConfig": {"controlPlaneEgressMode": "CUSTOMER_ROUTED"}, "clientRequestToken": "p1"})
+        eq(r.json()["update"]["id"], uid, "token replay across processes")
+        names = c.eks("GET", "/clusters").json()["clusters"]
+        ok("made-here" in names and "legacy-batch" not in names, "create and delete survived: %r" % names)
+        ok(c.ec2("DescribeNetworkInterfaces", {"Filter.1.Name": "description",
+                                               "Filter.1.Value.1": "Amazon EKS made-here"}).text.count(
+            "<networkInterfaceId>") == 2, "ENIs of the created cluster rebuilt")
+        tmp = Creds(cr["AccessKeyId"], cr["SecretAccessKey"], cr["SessionToken"])
+        eq(Client(s2.port, tmp).eks("GET", "/clusters").status, 200, "session usable in the new process")
+        muts = s2.admin("GET", "/_sim/log")["mutations"]
+        eq([m["operation"] for m in muts], ["UpdateClusterConfig", "CreateCluster", "DeleteCluster",
+                                             "UpdateClusterConfig"], "mutation log survived")
+        ok(s2.admin("GET", "/_sim/health")["time_scale"] == 1.0, "time scale comes from the command line")
+    finally:
+        s2.stop()
