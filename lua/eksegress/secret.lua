@@ -1,0 +1,158 @@
+--- How eksegress holds secrets (secret access keys, session tokens, bearer tokens).
+--
+-- A secret never lives in a field of a table that user code can see. It is kept
+-- in `vault`, a weak-keyed table local to this module, keyed by the object that
+-- owns it. So `tostring`, `pairs`, `cjson.encode`, error messages and logs that
+-- walk an object cannot reach it; only the one explicit accessor can
+-- (`creds:unwrap()` for credentials, `s:reveal()` for a single secret), and the
+-- only caller meant to use them is the code handing values to the C engine.
+-- (The debug library can reach anything; that is outside this threat model.)
+--
+--     local secret = require "eksegress.secret"
+--     local c = secret.credentials{ access_key_id = "AKIA...", secret_access_key = "...",
+--                                   session_token = nil, expiration = 1767225600,
+--                                   account_id = "123456789012", source = "env" }
+--     tostring(c)          --> Credentials(AKIA****WXYZ, source=env, expires=2026-01-01T00:00:00Z)
+--     local akid, sk, token = c:unwrap()
+local M = {}
+
+-- object -> { secret_access_key = ..., session_token = ... } or { value = ... }
+local vault = setmetatable({}, { __mode = "k" })
+
+--- Mask an access key id: the first and last four characters stay visible.
+-- Short or missing ids mask completely.
+function M.mask(id)
+  if type(id) ~= "string" or #id < 12 then return "****" end
+  return id:sub(1, 4) .. "****" .. id:sub(-4)
+end
+
+local function iso(t)
+  return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t))
+end
+
+-- ---------------------------------------------------------------------------
+-- A single secret value (web identity token, container authorization token).
+
+local Secret = { __name = "eksegress.secret" }
+Secret.__index = Secret
+Secret.__tostring = function() return "<redacted>" end
+
+--- Wrap one secret string. Returns nil for nil.
+function M.wrap(value)
+  if value == nil then return nil end
+  if type(value) ~= "string" then error("secret.wrap: string expected", 2) end
+  local s = setmetatable({}, Secret)
+  vault[s] = { value = value }
+  return s
+end
+
+--- The wrapped string.
+function Secret:reveal()
+  return vault[self].value
+end
+
+-- ---------------------------------------------------------------------------
+-- Credentials.
+
+local Credentials = { __name = "eksegress.credentials" }
+Credentials.__index = Credentials
+
+function Credentials.__tostring(c)
+  local s = "Credentials(" .. M.mask(c.access_key_id) .. ", source=" .. tostring(c.source)
+  if c.expiration then s = s .. ", expires=" .. iso(c.expiration) end
+  return s .. ")"
+end
+
+--- access_key_id, secret_access_key, session_token (nil when absent).
+-- The one way to read the secrets; meant only for the signer/engine hand-off.
+function Credentials:unwrap()
+  local v = vault[self]
+  return self.access_key_id, v.secret_access_key, v.session_token
+end
+
+--- True if the credentials carry a session token (temporary credentials).
+function Credentials:has_session_token()
+  return vault[self].session_token ~= nil
+end
+
+--- Seconds until expiry at `now` (math.huge when they never expire).
+function Credentials:expires_in(now)
+  if not self.expiration then return math.huge end
+  return self.expiration - now
+end
+
+--- The masked access key id, for messages.
+function Credentials:masked()
+  return M.mask(self.access_key_id)
+end
+
+--- Build a credentials object. Misuse (missing or mistyped fields) raises;
+-- providers validate external input before calling this.
+-- @tparam table f access_key_id, secret_access_key, session_token?, expiration?
+--   (epoch seconds), account_id?, source?
+function M.credentials(f)
+  if type(f) ~= "table" then error("secret.credentials: table expected", 2) end
+  if type(f.access_key_id) ~= "string" or f.access_key_id == "" then
+    error("secret.credentials: access_key_id must be a non-empty string", 2)
+  end
+  if type(f.secret_access_key) ~= "string" or f.secret_access_key == "" then
+    error("secret.credentials: secret_access_key must be a non-empty string", 2)
+  end
+  local token = f.session_token
+  if token == "" then token = nil end
+  if token ~= nil and type(token) ~= "string" then
+    error("secret.credentials: session_token must be a string", 2)
+  end
+  if f.expiration ~= nil and type(f.expiration) ~= "number" then
+    error("secret.credentials: expiration must be epoch seconds", 2)
+  end
+  local c = setmetatable({
+    access_key_id = f.access_key_id,
+    expiration = f.expiration,
+    account_id = f.account_id ~= "" and f.account_id or nil,
+    source = f.source or "static",
+  }, Credentials)
+  vault[c] = { secret_access_key = f.secret_access_key, session_token = token }
+  return c
+end
+
+--- True if v is a credentials object made by this module.
+function M.is_credentials(v)
+  return getmetatable(v) == Credentials and vault[v] ~= nil
+end
+
+--- Replace every occurrence of the secrets held by the given credentials or
+-- secret objects (or plain strings) in `text` with "<redacted>". A last line of
+-- defence for text that came from outside (a process's stderr, a server message).
+function M.scrub(text, ...)
+  if type(text) ~= "string" then return text end
+  local values = {}
+  for i = 1, select("#", ...) do
+    local o = select(i, ...)
+    local v = type(o) == "table" and vault[o]
+    if v then
+      values[#values + 1] = v.secret_access_key
+      values[#values + 1] = v.session_token
+      values[#values + 1] = v.value
+    elseif type(o) == "string" then
+      values[#values + 1] = o
+    end
+  end
+  for _, s in pairs(values) do
+    if #s >= 4 then
+      local out, pos = {}, 1
+      while true do
+        local a, b = text:find(s, pos, true)
+        if not a then break end
+        out[#out + 1] = text:sub(pos, a - 1)
+        out[#out + 1] = "<redacted>"
+        pos = b + 1
+      end
+      out[#out + 1] = text:sub(pos)
+      text = table.concat(out)
+    end
+  end
+  return text
+end
+
+return M
