@@ -51,7 +51,8 @@ function M.new(opts)
     identity = nil,
   }, Client)
   self.runtime = opts.runtime or self:_make_runtime()
-  local provider, cerr = credentials.provider_for(opts, settings, self:_credential_context())
+  self.ctx = self:_credential_context()
+  local provider, cerr = credentials.provider_for(opts, settings, self.ctx)
   if not provider then return nil, cerr end
   self.credentials = provider
   return self
@@ -61,8 +62,9 @@ function Client:_make_runtime()
   local s = self.settings
   local rt, err = runtime.new{
     max_attempts = s.max_attempts,
-    retry_mode = s.retry_mode == "standard-2026" and "standard-2026"
-      or ((s.retry_mode == "off") and "off" or "standard"),
+    -- legacy, standard and adaptive all run the engine's standard mode; the
+    -- adaptive client-side limiter is approximated by the optional rate_limit.
+    retry_mode = self.opts.retry_mode_engine or "standard",
     ca_bundle = s.ca_bundle,
     timeout_ms = self.opts.timeout_ms,
     connect_timeout_ms = self.opts.connect_timeout_ms,
@@ -85,6 +87,10 @@ function Client:_credential_context()
       })
     end,
     env = self.opts.env,
+    -- A refresh in flight makes other tasks wait for it instead of starting
+    -- their own (eksegress.credentials.cache).
+    wait = function(flight) this.runtime:wait_on(flight) end,
+    wake = function(flight) this.runtime:wake(flight) end,
   }
 end
 
@@ -170,6 +176,7 @@ function Client:call(service, op_name, params, opts)
   if type(params) ~= "table" then errors.misuse("eksegress: params must be a table", 2) end
 
   local region = opts.region or self.region
+  if not region and svc.name == "sts" then region = "us-east-1" end
   if not region and not svc.global then
     return nil, errors.new("NoRegion", "no region: pass region=, set AWS_REGION, or set region in the profile")
   end
@@ -194,7 +201,7 @@ function Client:call(service, op_name, params, opts)
   }
   if not (opts.unsigned or op.unsigned) then
     local provider = opts.credentials or self.credentials
-    local creds, cerr = credentials.resolve(provider)
+    local creds, cerr = credentials.resolve(provider, self.ctx)
     if not creds then return nil, cerr end
     submit.sign = true
     submit.access_key_id, submit.secret_access_key, submit.session_token = creds:unwrap()
@@ -212,8 +219,11 @@ function Client:call(service, op_name, params, opts)
 end
 
 --- Iterate over every page of a paginated operation, lazily.
---     for page, err in client:paginate("eks", "ListClusters", {}) do ... end
--- On an error the iterator returns (nil, err) once and then stops.
+--     for page, err in client:paginate("eks", "ListClusters", {}) do
+--       if not page then error(err) end ...
+--     end
+-- On an error the iterator yields (false, err) once and then stops: a nil
+-- first value would end a generic for silently and hide the error.
 function Client:paginate(service, op_name, params, opts)
   local svc = services.get(service)
   local op = svc and svc.operations[op_name]
@@ -229,7 +239,7 @@ function Client:paginate(service, op_name, params, opts)
     local page, err = self:call(service, op_name, input, opts)
     if not page then
       finished = true
-      return nil, err
+      return false, err
     end
     local token = page[pg.output_token]
     if token == nil or token == "" or token == require("cjson").null then
@@ -261,15 +271,6 @@ function Client:collect(service, op_name, params, opts)
   return all
 end
 
--- Resolve a dotted path ("cluster.status") in a response table.
-local function path_value(t, path)
-  for part in path:gmatch("[^.]+") do
-    if type(t) ~= "table" then return nil end
-    t = t[part]
-  end
-  return t
-end
-
 --- Wait with a service waiter (ClusterActive, ClusterDeleted, UpdateFinished).
 -- opts.delay / opts.max_attempts override the documented values (tests scale
 -- them down). Returns the last response, or nil, err (code WaiterFailure or
@@ -284,16 +285,10 @@ function Client:wait(service, waiter_name, params, opts)
   for attempt = 1, attempts do
     local out, err = self:call(service, w.operation, params, opts)
     for _, acc in ipairs(w.acceptors) do
-      local matched
-      if acc.matcher == "error" or acc.error then
-        matched = err and err.code == (acc.expected or acc.error)
-      elseif out then
-        matched = path_value(out, acc.path) == acc.expected
-      end
-      if matched then
+      if services.match_acceptor(acc, out, err) then
         if acc.state == "success" then return out or {} end
         return nil, errors.new("WaiterFailure", ("waiter %s reached a failure state (%s = %s)")
-          :format(waiter_name, tostring(acc.path or "error"), tostring(acc.expected)), { response = out })
+          :format(waiter_name, tostring(acc.path or acc.matcher), tostring(acc.expected)), { response = out })
       end
     end
     if err and not err.retryable and err.code ~= "ResourceNotFoundException" then

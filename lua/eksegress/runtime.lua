@@ -35,6 +35,7 @@ function M.new(opts)
     tasks = {},        -- coroutine -> task record
     live = 0,          -- tasks spawned and not finished
     limiters = {},     -- rate limiters by key
+    events = {},       -- event key -> list of waiting tasks
   }, Runtime)
 end
 
@@ -106,6 +107,31 @@ function Runtime:sleep(seconds)
     return
   end
   core.sleep_ms(math.ceil(seconds * 1000))
+end
+
+--- Wait until `rt:wake(key)`: yields the task. Outside a task it runs the
+-- scheduler until `key.done` is set (the waker's task runs meanwhile).
+function Runtime:wait_on(key)
+  local task = self:current_task()
+  if task then
+    local list = self.events[key]
+    if not list then
+      list = {}
+      self.events[key] = list
+    end
+    list[#list + 1] = task
+    coroutine.yield(WAIT, "event")
+    return
+  end
+  local ok, err = self:run(function() return key.done end)
+  if not ok then error(err, 0) end
+end
+
+--- Wake every task waiting on `key`.
+function Runtime:wake(key)
+  local list = self.events[key]
+  self.events[key] = nil
+  for _, t in ipairs(list or {}) do push_ready(self, t, nil) end
 end
 
 --- Client-side rate limit: at most `rate` acquisitions per second per key
@@ -196,7 +222,7 @@ function Runtime:run(done)
         if serr then return nil, serr end
         drain(self)
         if pending == 0 and #self.ready == 0 and not wait and self.engine:done_count() == 0
-           and next(self.waiting) == nil and not done() then
+           and next(self.waiting) == nil and next(self.events) == nil and not done() then
           return nil, errors.new("Deadlock", "runtime: tasks are waiting on nothing")
         end
       end

@@ -1,0 +1,54 @@
+-- End-to-end runs of the examples against the simulator, as a user would
+-- run them: a separate lua5.4 process configured only by environment.
+local simmod = require "helpers.sim"
+
+local function run(sim, script, args)
+  local env = ("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY='%s' AWS_ENDPOINT_URL=%s "
+    .. "AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_EC2_METADATA_DISABLED=true ")
+    :format(simmod.ACCESS_KEY, simmod.SECRET_KEY, sim.url)
+    .. ("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s' "):format(os.getenv("LUA_CPATH") or "build/?.so;;")
+  local p = assert(io.popen(env .. "lua5.4 " .. script .. " " .. (args or "") .. " 2>&1"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  return out, ok and 0 or code
+end
+
+describe("examples", function()
+  local sim
+  setup(function() sim = simmod.start("--time-scale 0") end)
+  teardown(function() sim:stop() end)
+
+  it("list_clusters.lua describes every cluster of four regions (issue 5)", function()
+    local out, code = run(sim, "examples/list_clusters.lua", "us-east-1 us-west-2 eu-west-1 af-south-1")
+    assert.are.equal(0, code, out)
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    table.sort(lines)
+    assert.are.same({
+      "eu-west-1\tedge-eu\tACTIVE\tAWS_MANAGED",
+      "eu-west-1\tlocked-eu\tACTIVE\tAWS_MANAGED",
+      "eu-west-1\tweb-eu\tACTIVE\tAWS_MANAGED",
+      "us-east-1\tlegacy-batch\tACTIVE\tAWS_MANAGED",
+      "us-east-1\told-api\tACTIVE\tUNKNOWN",
+      "us-east-1\tprod-api\tACTIVE\tAWS_MANAGED",
+      "us-east-1\tprod-routed\tACTIVE\tCUSTOMER_ROUTED",
+      "us-west-2\tanalytics\tACTIVE\tAWS_MANAGED",
+      "us-west-2\tisolated-lab\tACTIVE\tCUSTOMER_ISOLATED",
+      "us-west-2\tpayments\tACTIVE\tAWS_MANAGED",
+    }, lines)
+    -- Every cluster was described exactly once, concurrently.
+    local log = sim:admin("GET", "/_sim/log")
+    local describes = 0
+    for _, r in ipairs(log.requests) do
+      if r.operation == "DescribeCluster" then describes = describes + 1 end
+    end
+    assert.are.equal(10, describes)
+  end)
+
+  it("list_clusters.lua reports a region it cannot read without losing the others", function()
+    local out, code = run(sim, "examples/list_clusters.lua", "us-east-1 sa-east-1")
+    assert.are.equal(0, code, out)
+    assert.matches("sa%-east%-1\tERROR\t.*AccessDenied", out)
+    assert.matches("us%-east%-1\tprod%-api", out)
+  end)
+end)
