@@ -1,5 +1,7 @@
 # eksegress developer Makefile.
 #
+#   make demo       install what is missing, build, run the demo (simulator, or a
+#                   real account read-only when AWS credentials are present)
 #   make            build build/eksegress/core.so and build/libeksegress_core.a
 #   make test       install missing system packages, build, run every suite
 #   make check      test + sanitizers (ASan/UBSan) + valgrind + luacheck + cppcheck
@@ -43,13 +45,17 @@ CORE_SO   = $(BUILD)/eksegress/core.so
 LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='$(BUILD)/?.so;;' \
           EKSEGRESS_PYTHON='$(PYTHON)'
 
-.PHONY: all setup test test-run ctest ctest-run busted simtest check check-run asan valgrind \
+.PHONY: demo all setup test test-run ctest ctest-run busted simtest check check-run asan valgrind \
         lint luacheck cppcheck check-layers bench fuzz clean
 
 all: $(CORE_SO) $(CORE_LIB)
 
 setup:
 	@sh tools/setup.sh
+
+demo: setup
+	@$(MAKE) --no-print-directory -s all
+	@PYTHON='$(PYTHON)' sh tools/demo.sh $(BUILD)
 
 $(BUILD)/obj/core/%.o: csrc/core/%.c
 	@mkdir -p $(@D)
