@@ -155,21 +155,6 @@ static void set_str_if(lua_State *L, const char *field, const char *s)
   }
 }
 
-static void push_guard(lua_State *L, const struct es_guard_decision *d)
-{
-  const char *code = es_guard_code_name(d->code);
-  lua_createtable(L, 0, 7);
-  lua_pushstring(L, es_guard_action_name(d->action));
-  lua_setfield(L, -2, "action");
-  set_str_if(L, "code", code);
-  set_str_if(L, "cluster", d->cluster);
-  set_str_if(L, "from", d->from);
-  set_str_if(L, "to", d->to);
-  set_str_if(L, "message", d->message);
-  lua_pushboolean(L, d->touches_mode);
-  lua_setfield(L, -2, "touches_mode");
-}
-
 /* Response boxes: the C response is freed by __gc even if building the Lua
    table raises a memory error half-way. */
 static int response_gc(lua_State *L)
@@ -266,7 +251,7 @@ static void push_response(lua_State *L, const struct es_http_response *r)
     lua_setfield(L, -2, "error");
   }
   if(r->guarded) {
-    push_guard(L, &r->guard);
+    es_lua_push_guard_decision(L, &r->guard);
     lua_setfield(L, -2, "guard");
   }
 }

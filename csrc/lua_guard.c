@@ -9,27 +9,29 @@
 
 #include <string.h>
 
-static void push_decision(lua_State *L, const struct es_guard_decision *d)
+/* Push a decision as a table { action, code?, cluster?, from?, to?, message,
+   touches_mode }; empty strings are left out. Shared with lua_engine.c. */
+void es_lua_push_guard_decision(lua_State *L, const struct es_guard_decision *d)
 {
   const char *code = es_guard_code_name(d->code);
+  const char *fields[4][2];
+  int i;
+  fields[0][0] = "code";
+  fields[0][1] = code;
+  fields[1][0] = "cluster";
+  fields[1][1] = d->cluster;
+  fields[2][0] = "from";
+  fields[2][1] = d->from;
+  fields[3][0] = "to";
+  fields[3][1] = d->to;
   lua_createtable(L, 0, 7);
   lua_pushstring(L, es_guard_action_name(d->action));
   lua_setfield(L, -2, "action");
-  if(code) {
-    lua_pushstring(L, code);
-    lua_setfield(L, -2, "code");
-  }
-  if(d->cluster[0]) {
-    lua_pushstring(L, d->cluster);
-    lua_setfield(L, -2, "cluster");
-  }
-  if(d->from[0]) {
-    lua_pushstring(L, d->from);
-    lua_setfield(L, -2, "from");
-  }
-  if(d->to[0]) {
-    lua_pushstring(L, d->to);
-    lua_setfield(L, -2, "to");
+  for(i = 0; i < 4; i++) {
+    if(fields[i][1] && fields[i][1][0]) {
+      lua_pushstring(L, fields[i][1]);
+      lua_setfield(L, -2, fields[i][0]);
+    }
   }
   lua_pushstring(L, d->message);
   lua_setfield(L, -2, "message");
@@ -51,7 +53,7 @@ static int l_guard_check(lua_State *L)
   in.allow_undocumented = es_lua_optbool(L, 1, "allow_undocumented", 0);
   if(es_guard_check(&in, &d))
     return luaL_error(L, "guard: invalid input");
-  push_decision(L, &d);
+  es_lua_push_guard_decision(L, &d);
   return 1;
 }
 

@@ -40,6 +40,10 @@ void es_lua_push_headers(lua_State *L, const struct es_header *h, size_t n);
 /* Set t[field] = string for the table at the top of the stack. */
 void es_lua_setstr(lua_State *L, const char *field, const char *s, size_t len);
 
+struct es_guard_decision;
+/* Push a guard decision as a table (lua_guard.c). */
+void es_lua_push_guard_decision(lua_State *L, const struct es_guard_decision *d);
+
 /* Submodule openers (each adds functions to the module table at the top). */
 void es_lua_open_sigv4(lua_State *L);
 void es_lua_open_guard(lua_State *L);
