@@ -52,7 +52,17 @@ function M.new(opts)
   }, Client)
   self.runtime = opts.runtime or self:_make_runtime()
   self.ctx = self:_credential_context()
-  local provider, cerr = credentials.provider_for(opts, settings, self.ctx)
+  local copts = opts
+  if opts.now == nil then
+    -- Judge credential expiry by the service's clock: the engine learns the
+    -- offset from clock-skew errors and signs with it, so a local clock that
+    -- runs behind cannot keep expired credentials looking fresh.
+    local rt = self.runtime
+    copts = {}
+    for k, v in pairs(opts) do copts[k] = v end
+    copts.now = function() return os.time() + rt.engine:clock_offset() end
+  end
+  local provider, cerr = credentials.provider_for(copts, settings, self.ctx)
   if not provider then return nil, cerr end
   self.credentials = provider
   return self
