@@ -21,7 +21,14 @@
 --     local config = require "eksegress.config"
 --     local view, err = config.load{ env = os.getenv }
 --     local p = view:profile("default")       -- { region = "...", ... } or nil
+--
+-- In a view (not in `parse`/`merge` results) the secret properties
+-- (aws_secret_access_key, aws_session_token, aws_security_token) are wrapped
+-- with eksegress.secret.wrap: tostring gives "<redacted>" and only
+-- `secret.reveal(v)` reads them, so a client's settings never hold a secret
+-- in a plain field.
 local errors = require "eksegress.errors"
+local secret = require "eksegress.secret"
 
 local M = {}
 
@@ -337,10 +344,29 @@ function View:profile_names()
   return names
 end
 
+--- Profile properties whose values are secrets (wrapped in a view).
+M.SECRET_PROPERTIES = { aws_secret_access_key = true, aws_session_token = true,
+                        aws_security_token = true }
+
+-- A copy of a parsed set whose secret properties are wrapped (the input is
+-- left as it is).
+local function seal(set)
+  local profiles = {}
+  for name, props in pairs(set.profiles or {}) do
+    local p = {}
+    for k, v in pairs(props) do
+      if M.SECRET_PROPERTIES[k] and type(v) == "string" and v ~= "" then v = secret.wrap(v) end
+      p[k] = v
+    end
+    profiles[name] = p
+  end
+  return { profiles = profiles, sso_sessions = set.sso_sessions or {}, services = set.services or {} }
+end
+
 --- Build a view from already parsed sets (for tests and embedders).
 function M.view(config_set, credentials_set, paths)
   local empty = { profiles = {}, sso_sessions = {}, services = {} }
-  config_set, credentials_set = config_set or empty, credentials_set or empty
+  config_set, credentials_set = seal(config_set or empty), seal(credentials_set or empty)
   local merged = M.merge(config_set, credentials_set)
   paths = paths or {}
   return setmetatable({

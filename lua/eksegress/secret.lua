@@ -51,6 +51,17 @@ function Secret:reveal()
   return vault[self].value
 end
 
+--- True if v is a secret made by `wrap`.
+function M.is_secret(v)
+  return getmetatable(v) == Secret and vault[v] ~= nil
+end
+
+--- The string inside a wrapped secret; any other value is returned unchanged.
+function M.reveal(v)
+  if M.is_secret(v) then return vault[v].value end
+  return v
+end
+
 -- ---------------------------------------------------------------------------
 -- Credentials.
 

@@ -37,7 +37,7 @@ local SOURCES = {
   end,
   Ec2InstanceMetadata = function(opts)
     local imds = require "eksegress.credentials.imds"
-    return imds.new{ env = opts.env, metadata = opts.metadata }
+    return imds.new{ env = opts.env, metadata = opts.metadata, now = opts.now }
   end,
   EcsContainer = function(opts)
     local container = require "eksegress.credentials.container"

@@ -25,16 +25,21 @@ local function nonempty(v)
   return v
 end
 
+-- A secret property (wrapped by eksegress.config views) as a plain string.
+local function revealed(v)
+  return nonempty(secret.reveal(v))
+end
+
 --- Does a property table hold (part of) a static key pair?
 function M.has_static(props)
-  return nonempty(props.aws_access_key_id) ~= nil or nonempty(props.aws_secret_access_key) ~= nil
+  return nonempty(props.aws_access_key_id) ~= nil or revealed(props.aws_secret_access_key) ~= nil
 end
 
 --- Static credentials from a property table.
 -- @treturn[1] credentials
 -- @treturn[2] nil, err (CredentialsNotFound if no keys; PartialCredentials if one is missing)
 function M.static(props, name, where)
-  local akid, sk = nonempty(props.aws_access_key_id), nonempty(props.aws_secret_access_key)
+  local akid, sk = nonempty(props.aws_access_key_id), revealed(props.aws_secret_access_key)
   if not akid and not sk then
     return nil, U.not_found("profile " .. name .. " has no static keys")
   end
@@ -55,7 +60,7 @@ function M.static(props, name, where)
   return secret.credentials{
     access_key_id = akid,
     secret_access_key = sk,
-    session_token = nonempty(props.aws_session_token) or nonempty(props.aws_security_token),
+    session_token = revealed(props.aws_session_token) or revealed(props.aws_security_token),
     expiration = exp,
     account_id = nonempty(props.aws_account_id),
     source = "profile",
