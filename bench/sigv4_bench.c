@@ -7,8 +7,12 @@
  *   cc -std=c11 -D_GNU_SOURCE -O2 -Icsrc/core bench/sigv4_bench.c build/libeksegress_core.a \
  *      $(pkg-config --libs libcrypto) -o build/sigv4_bench && build/sigv4_bench
  *
- * Optional argument: seconds per measurement (default 1.0; each side gets
- * that much in total, split into alternating rounds).
+ * (`make bench` builds it as $(BUILD)/bench/sigv4_bench through bench/run.sh.)
+ *
+ * Optional arguments: seconds per measurement (default 1.0; each side gets
+ * that much in total, split into alternating rounds) and the number of
+ * rounds (default 5). bench/run.sh runs `sigv4_bench 2 1` once per round and
+ * alternates it with the Lua benchmark, keeping the best of each.
  *
  * Workload: the typical EKS call, POST /clusters/prod/update-config with a
  * 200-byte JSON body, headers Host and Content-Type, X-Amz-Date from the
@@ -35,6 +39,9 @@
  *   ratio_core_vs_reference X
  *   sigv4_reference_keyed_per_sec N
  *   ratio_core_vs_reference_keyed X
+ *   signature HEX              (the core's; bench/sigv4_lua.lua prints its own
+ *                               so the report can prove both signed the same)
+ *   openssl_version TEXT       (OpenSSL's runtime version string)
  * Lines starting with '#' are comments. Exit status 1 if a reference and the
  * core disagree on the signature, or a signing fails.
  */
@@ -51,7 +58,7 @@
 #include "es_error.h"
 #include "sigv4.h"
 
-#define ROUNDS 5
+#define DEFAULT_ROUNDS 5
 
 #define BODY                                                                                     \
   "{\"resourcesVpcConfig\":{\"controlPlaneEgressMode\":\"PRIVATE\",\"endpointPrivateAccess\":"   \
@@ -233,6 +240,7 @@ static double run_ref(struct ref *r, double secs, int rekey)
 int main(int argc, char **argv)
 {
   double secs = argc > 1 ? atof(argv[1]) : 1.0;
+  int rounds = argc > 2 ? atoi(argv[2]) : DEFAULT_ROUNDS;
   time_t t = 1773480413;   /* 2026-03-14T09:26:53Z */
   struct es_header h[2] = {
     {"Host", 4, "eks.us-west-2.amazonaws.com", 27},
@@ -247,6 +255,8 @@ int main(int argc, char **argv)
 
   if(secs <= 0)
     secs = 1.0;
+  if(rounds < 1)
+    rounds = DEFAULT_ROUNDS;
   memset(&req, 0, sizeof(req));
   req.method = "POST";
   req.target = "/clusters/prod/update-config";
@@ -299,9 +309,9 @@ int main(int argc, char **argv)
   run_ref(&r, secs / 10, 0);
   run_ref(&r, secs / 10, 1);
   core_rate = ref_rate = keyed_rate = 0;
-  for(i = 0; i < ROUNDS; i++) {
-    double a = run_core(&c, secs / ROUNDS), b = run_ref(&r, secs / ROUNDS, 1),
-           k = run_ref(&r, secs / ROUNDS, 0);
+  for(i = 0; i < rounds; i++) {
+    double a = run_core(&c, secs / rounds), b = run_ref(&r, secs / rounds, 1),
+           k = run_ref(&r, secs / rounds, 0);
     if(a < 0 || b < 0 || k < 0) {
       core_rate = -1;
       break;
@@ -324,6 +334,8 @@ int main(int argc, char **argv)
     printf("sigv4_reference_keyed_per_sec %.0f\n", keyed_rate);
     printf("ratio_core_vs_reference_keyed %.3f\n", keyed_rate / core_rate);
   }
+  printf("signature %s\n", res.signature);
+  printf("openssl_version %s\n", OpenSSL_version(OPENSSL_VERSION));
   ref_free(&r);
   es_sigv4_result_free(&res);
   es_sigv4_signer_free(c.s);
