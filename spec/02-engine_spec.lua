@@ -57,6 +57,18 @@ describe("engine binding", function()
     e:close()
   end)
 
+  it("honours the server's retry hint in standard mode (issue 5)", function()
+    local e = engine{ backoff_base = 0.001, backoff_cap = 0.002 }
+    local r = fsrv.run(e, { method = "GET", url = fs.url .. "/throttle?n=1&amz_retry_after=300&k=hint" })
+    assert.are.equal(200, r.status)
+    assert.are.equal(2, r.attempts)
+    -- The backoff alone is at most 2 ms; the hint asks for 300 ms.
+    assert.is_true(r.attempt_log[2].delay_ms >= 300)
+    local r2 = fsrv.run(e, { method = "GET", url = fs.url .. "/throttle?n=1&retry_after=1&k=hint2" })
+    assert.is_true(r2.attempt_log[2].delay_ms >= 1000)
+    e:close()
+  end)
+
   it("does not retry a client error and parses the AWS error shape", function()
     local e = engine()
     local r = fsrv.run(e, { method = "GET",

@@ -955,18 +955,25 @@ static void es_start_attempt(struct es_engine *e, struct es_req *q)
   q->state = ES_RS_ACTIVE;
 }
 
+/* The server's retry hint in ms: x-amz-retry-after (milliseconds), else an
+   HTTP Retry-After given in delta-seconds (dates are ignored); -1 if none. */
 static long es_retry_after_ms(const struct es_http_response *r)
 {
   const char *v = es_http_response_header(r, "x-amz-retry-after");
+  long scale = 1;
   char *end;
-  long ms;
+  long n;
+  if(!v || !*v) {
+    v = es_http_response_header(r, "retry-after");
+    scale = 1000;
+  }
   if(!v || !*v)
     return -1;
   errno = 0;
-  ms = strtol(v, &end, 10);
-  if(errno || *end || ms < 0)
+  n = strtol(v, &end, 10);
+  if(errno || *end || n < 0 || n > 86400L * 1000L)
     return -1;
-  return ms;
+  return n * scale;
 }
 
 static void es_finish_attempt(struct es_engine *e, struct es_req *q, CURLcode cres)
@@ -1047,8 +1054,9 @@ static void es_finish_attempt(struct es_engine *e, struct es_req *q, CURLcode cr
         d = es_retry_backoff_2026(e->backoff_base_s, e->backoff_cap_s, r->attempts + 1,
                                   cls.throttling, es_retry_after_ms(r), es_rng_uniform(&e->rng));
       else
-        d = es_retry_backoff(e->backoff_base_s, e->backoff_cap_s, r->attempts + 1,
-                             es_rng_uniform(&e->rng));
+        d = es_retry_apply_hint(es_retry_backoff(e->backoff_base_s, e->backoff_cap_s, r->attempts + 1,
+                                                 es_rng_uniform(&e->rng)),
+                                es_retry_after_ms(r));
       q->next_delay_ms = d * 1000.0;
       q->t_due = es_mono_ms() + q->next_delay_ms;
       return;   /* stays pending; es_start_due() sends it when due */

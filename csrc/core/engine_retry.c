@@ -102,18 +102,25 @@ double es_retry_backoff(double base_s, double cap_s, int attempt, double r)
   return r * t;
 }
 
-double es_retry_backoff_2026(double base_s, double cap_s, int attempt, int throttling,
-                             long retry_after_ms, double r)
+double es_retry_apply_hint(double t, long hint_ms)
 {
-  double t = es_retry_backoff(throttling ? base_s : base_s / 20.0, cap_s, attempt, r);
-  if(attempt > 1 && retry_after_ms >= 0) {
-    double ra = (double)retry_after_ms / 1000.0;
+  if(hint_ms >= 0) {
+    double ra = (double)hint_ms / 1000.0;
     double hi = t + 5.0;
     if(ra > hi)
       ra = hi;
     if(ra > t)
       t = ra;
   }
+  return t;
+}
+
+double es_retry_backoff_2026(double base_s, double cap_s, int attempt, int throttling,
+                             long retry_after_ms, double r)
+{
+  double t = es_retry_backoff(throttling ? base_s : base_s / 20.0, cap_s, attempt, r);
+  if(attempt > 1)
+    t = es_retry_apply_hint(t, retry_after_ms);
   return t;
 }
 

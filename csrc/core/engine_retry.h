@@ -51,6 +51,12 @@ double es_retry_backoff(double base_s, double cap_s, int attempt, double r);
 double es_retry_backoff_2026(double base_s, double cap_s, int attempt, int throttling,
                              long retry_after_ms, double r);
 
+/* Honour a server hint (x-amz-retry-after in ms, or Retry-After in seconds;
+   hint_ms < 0 when absent): max(t, min(hint, t + 5 s)). Used by every retry
+   mode, so a throttled service's request to slow down is never ignored, and
+   a huge hint cannot stall a caller for more than 5 s beyond the backoff. */
+double es_retry_apply_hint(double t_s, long hint_ms);
+
 /* ---- quota ---------------------------------------------------------------- */
 
 struct es_retry_quota {

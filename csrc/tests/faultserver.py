@@ -16,8 +16,10 @@ Modes, chosen by path (query parameters in brackets):
   /fail  [status, code, style=json|ec2|query, n]
                             fail the first n requests of key k (all if no n) with an
                             AWS-shaped error, then 200
-  /throttle [n, style]      /fail with 429 ThrottlingException (json) or
-                            503 RequestLimitExceeded (style=ec2)
+  /throttle [n, style, retry_after, amz_retry_after]
+                            /fail with 429 ThrottlingException (json) or
+                            503 RequestLimitExceeded (style=ec2); retry_after (s) and
+                            amz_retry_after (ms) add the server's retry hints
   /5xx   [n, status=500]    /fail with a 5xx InternalFailure
   /stall [ms=5000, n]       sleep ms before answering (first n requests of k, all if no n)
   /reset [n]                close the connection without a response (RST) for the
@@ -181,9 +183,9 @@ class Handler(BaseHTTPRequestHandler):
     def reply_json(self, status, obj, **kw):
         self.reply(status, json.dumps(obj).encode(), **kw)
 
-    def aws_error(self, status, code, message, style, date=None):
+    def aws_error(self, status, code, message, style, date=None, extra=()):
         ctype, body = error_body(style, code, message)
-        headers = []
+        headers = list(extra)
         if style == "json":
             headers.append(("x-amzn-ErrorType", code + ":http://internal.amazon.com/coral/test/"))
         self.reply(status, body, ctype, headers, date=date, rid=(style == "json"))
@@ -233,8 +235,13 @@ class Handler(BaseHTTPRequestHandler):
                 dstatus, dcode = 400, "ValidationException"
             status = int(q.get("status", dstatus))
             code = q.get("code", dcode)
+            hints = []
+            if "retry_after" in q:        # HTTP Retry-After, seconds
+                hints.append(("Retry-After", q["retry_after"]))
+            if "amz_retry_after" in q:    # x-amz-retry-after, milliseconds
+                hints.append(("x-amz-retry-after", q["amz_retry_after"]))
             if failing:
-                return self.aws_error(status, code, "injected failure %d" % seen, style)
+                return self.aws_error(status, code, "injected failure %d" % seen, style, extra=hints)
             return self.reply_json(200, {"ok": True, "attempt": seen})
         if path == "/stall":
             if failing:

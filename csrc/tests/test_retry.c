@@ -165,8 +165,18 @@ static void test_rng(void)
   ok(es_rng_next(&a) != es_rng_next(&b), "different seeds differ");
 }
 
+/* Issue 5: retry-after honoured in every mode, bounded to backoff + 5 s. */
+static void test_hint(void)
+{
+  ok(es_retry_apply_hint(0.3, -1) == 0.3, "no hint: the backoff stands");
+  ok(es_retry_apply_hint(0.3, 100) == 0.3, "a hint shorter than the backoff is ignored");
+  ok(es_retry_apply_hint(0.3, 2000) == 2.0, "a longer hint is honoured");
+  ok(es_retry_apply_hint(0.3, 60000) == 5.3, "a huge hint is capped at backoff + 5 s");
+}
+
 int main(void)
 {
+  test_hint();
   test_classify();
   test_backoff();
   test_quota();
