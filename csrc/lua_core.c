@@ -86,6 +86,33 @@ static void ensure_error_mt(lua_State *L)
   lua_rawsetp(L, LUA_REGISTRYINDEX, &es_error_mt_key);
 }
 
+/* Pushes "libcurl/V <ssl> zlib/V nghttp2/V", built from curl_version_info.
+   Not curl_version(): that string names the LDAP library, and to get it
+   libcurl calls ldap_get_option(), which initializes OpenLDAP and Cyrus SASL
+   (reads ldap.conf, loads SASL plugins) and leaves global allocations that
+   are lost when Lua dlcloses this module: a side effect no caller wants. */
+static void push_curl_version(lua_State *L)
+{
+  const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "libcurl/");
+  luaL_addstring(&b, vi && vi->version ? vi->version : "?");
+  if(vi && vi->ssl_version) {
+    luaL_addchar(&b, ' ');
+    luaL_addstring(&b, vi->ssl_version);
+  }
+  if(vi && vi->libz_version) {
+    luaL_addstring(&b, " zlib/");
+    luaL_addstring(&b, vi->libz_version);
+  }
+  if(vi && vi->age >= CURLVERSION_SIXTH && vi->nghttp2_version) {
+    luaL_addstring(&b, " nghttp2/");
+    luaL_addstring(&b, vi->nghttp2_version);
+  }
+  luaL_pushresult(&b);
+}
+
 ES_LUA_EXPORT int luaopen_eksegress_core(lua_State *L);
 
 ES_LUA_EXPORT int luaopen_eksegress_core(lua_State *L)
@@ -105,7 +132,7 @@ ES_LUA_EXPORT int luaopen_eksegress_core(lua_State *L)
   lua_setfield(L, -2, "time");
   lua_pushstring(L, "0.1.0");
   lua_setfield(L, -2, "version");
-  lua_pushstring(L, curl_version());
+  push_curl_version(L);
   lua_setfield(L, -2, "curl_version");
   lua_pushstring(L, OPENSSL_VERSION_TEXT);
   lua_setfield(L, -2, "openssl_version");
