@@ -163,6 +163,7 @@ describe("guard end to end (issue 4)", function()
 
   it("random sequences of library calls never send a revert or an unacknowledged change", function()
     local fresh = simmod.start("--time-scale 0 --seed 9")
+    finally(function() fresh:stop() end)
     local c = fresh:client()
     local names = { "prod-api", "legacy-batch", "old-api", "prod-routed" }
     local modes = { "AWS_MANAGED", "CUSTOMER_ROUTED", "CUSTOMER_ISOLATED", "customer_routed", "BOGUS" }
@@ -208,6 +209,5 @@ describe("guard end to end (issue 4)", function()
       assert.is_true(m == "CUSTOMER_ROUTED" or (m == "AWS_MANAGED" and not acked[name]))
     end
     c:close()
-    fresh:stop()
   end)
 end)

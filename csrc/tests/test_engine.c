@@ -23,81 +23,34 @@
 #include "engine.h"
 #include "engine_retry.h"
 #include "es_error.h"
+#include "faultserver.h"
 #include "tap.h"
 
 static char base_url[64];
 static char tls_url[64];
 static char ca_file[512];
 static char host_hdr[64];
-static pid_t server_pid = -1;
-static int server_stdin = -1;
 
 #define H(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
 
 /* ---- the fault server ------------------------------------------------------ */
 
+static struct faultserver fsrv;
+
 static int start_server(void)
 {
-  int in[2], out[2];
-  const char *py = getenv("EKSEGRESS_PYTHON");
-  const char *script = "csrc/tests/faultserver.py";
-  char line[700];
-  FILE *f;
-  int port = 0, tlsport = 0;
-
-  if(!py || !*py)
-    py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-  if(access(script, R_OK) != 0)
+  if(faultserver_start(&fsrv) != 0)
     return -1;
-  if(pipe(in) != 0 || pipe(out) != 0)
-    return -1;
-  server_pid = fork();
-  if(server_pid < 0)
-    return -1;
-  if(server_pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    close(in[0]);
-    close(in[1]);
-    close(out[0]);
-    close(out[1]);
-    execlp(py, py, script, (char *)NULL);
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  server_stdin = in[1];
-  f = fdopen(out[0], "r");
-  if(!f)
-    return -1;
-  if(fgets(line, sizeof(line), f))
-    if(sscanf(line, "PORT %d TLSPORT %d CAFILE %511s", &port, &tlsport, ca_file) != 3)
-      port = 0;
-  fclose(f);
-  if(port <= 0)
-    return -1;
-  snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", port);
-  snprintf(tls_url, sizeof(tls_url), "https://127.0.0.1:%d", tlsport);
-  snprintf(host_hdr, sizeof(host_hdr), "127.0.0.1:%d", port);
+  snprintf(base_url, sizeof(base_url), "%s", fsrv.base_url);
+  snprintf(tls_url, sizeof(tls_url), "%s", fsrv.tls_url);
+  snprintf(ca_file, sizeof(ca_file), "%s", fsrv.ca_file);
+  snprintf(host_hdr, sizeof(host_hdr), "%s", fsrv.host);
   return 0;
 }
 
 static void stop_server(void)
 {
-  int st;
-  if(server_stdin >= 0)
-    close(server_stdin);   /* EOF on its stdin: it exits */
-  if(server_pid > 0) {
-    /* Let it remove its temporary CA directory; force it after ~3 s. */
-    int i;
-    for(i = 0; i < 300; i++) {
-      if(waitpid(server_pid, &st, WNOHANG) == server_pid)
-        return;
-      usleep(10000);
-    }
-    kill(server_pid, SIGTERM);
-    waitpid(server_pid, &st, 0);
-  }
+  faultserver_stop(&fsrv);
 }
 
 /* ---- helpers ---------------------------------------------------------------------- */

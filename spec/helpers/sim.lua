@@ -27,7 +27,11 @@ Sim.__index = Sim
 -- Waits until it prints its listening line (at most 20 s).
 function M.start(args)
   local log = os.tmpname()
-  local cmd = ("%s tools/ekssim/ekssim.py --port 0 %s >%s 2>&1 & echo $!"):format(python(), args or "", log)
+  -- $PPID is this Lua process: a watcher stops the simulator when it is
+  -- gone, so a spec that dies before stop() never leaves one running.
+  local cmd = ("%s tools/ekssim/ekssim.py --port 0 %s >%s 2>&1 </dev/null & sim=$!; "
+    .. "(while kill -0 $PPID 2>/dev/null; do sleep 1; done; kill $sim 2>/dev/null) "
+    .. ">/dev/null 2>&1 </dev/null & echo $sim"):format(python(), args or "", log)
   local p = assert(io.popen(cmd))
   local pid = p:read("l")
   p:close()
