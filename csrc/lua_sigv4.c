@@ -64,14 +64,31 @@ static const char *const sign_keys[] = {
   "method", "target", "body", "payload_hash", "region", "service", "time",
   "access_key_id", "secret_access_key", "session_token", "placement", "expires",
   "normalize_path", "double_encode", "sign_body", "omit_session_token", "headers",
-  "canonical_request", "string_to_sign", "signature", "amz_date", NULL
+  "canonical_request", "string_to_sign", "signature", "amz_date",
+  /* header names the signer adds, so their strings are not re-made per call */
+  "X-Amz-Date", "X-Amz-Security-Token", "Authorization", "x-amz-content-sha256", NULL
 };
 enum {
   K_METHOD = 1, K_TARGET, K_BODY, K_PAYLOAD_HASH, K_REGION, K_SERVICE, K_TIME,
   K_AKID, K_SECRET, K_TOKEN, K_PLACEMENT, K_EXPIRES,
   K_NORMALIZE, K_DOUBLE, K_SIGN_BODY, K_OMIT, K_HEADERS,
-  K_CANONICAL, K_STS, K_SIGNATURE, K_AMZ_DATE, K_COUNT = K_AMZ_DATE
+  K_CANONICAL, K_STS, K_SIGNATURE, K_AMZ_DATE,
+  K_H_DATE, K_H_TOKEN, K_H_AUTH, K_H_SHA, K_COUNT = K_H_SHA
 };
+
+/* Push the upvalue holding `name` if it is one of the added header names,
+   else a new string. */
+static void push_header_name(lua_State *L, const char *name, size_t len)
+{
+  int k;
+  for(k = K_H_DATE; k <= K_H_SHA; k++) {
+    if(strlen(sign_keys[k - 1]) == len && memcmp(sign_keys[k - 1], name, len) == 0) {
+      lua_pushvalue(L, lua_upvalueindex(k));
+      return;
+    }
+  }
+  lua_pushlstring(L, name, len);
+}
 
 /* Push args[key k] (raw) and return its type. */
 static int argk(lua_State *L, int k)
@@ -176,7 +193,7 @@ static int same_bytes(const char *a, size_t alen, const char *b, size_t blen)
    pairs and the session token string instead of copying them again (the
    token alone is often ~1 KB). Anything that differs is copied. */
 static void push_signed_headers(lua_State *L, const struct es_sigv4_request *req,
-                                const struct es_sigv4_result *res)
+                                const struct es_sigv4_result *res, int result_idx)
 {
   size_t i;
   int have_list = 0;
@@ -193,9 +210,13 @@ static void push_signed_headers(lua_State *L, const struct es_sigv4_request *req
       continue;
     }
     lua_createtable(L, 2, 0);
-    lua_pushlstring(L, h->name, h->name_len);
+    push_header_name(L, h->name, h->name_len);
     lua_rawseti(L, -2, 1);
-    if(req->creds.session_token &&
+    if(res->amz_date[0] && same_bytes(h->value, h->value_len, res->amz_date, strlen(res->amz_date))) {
+      lua_pushvalue(L, lua_upvalueindex(K_AMZ_DATE));
+      lua_rawget(L, result_idx);                   /* result.amz_date, made once */
+    }
+    else if(req->creds.session_token &&
        same_bytes(h->value, h->value_len, req->creds.session_token, strlen(req->creds.session_token))) {
       argk(L, K_TOKEN);                            /* the caller's token string */
     }
@@ -264,8 +285,9 @@ static int l_sigv4_sign(lua_State *L)
   setk(L, K_SIGNATURE, res->signature, strlen(res->signature));
   setk(L, K_AMZ_DATE, res->amz_date, strlen(res->amz_date));
   if(req.placement == ES_SIGV4_HEADER) {
+    int result_idx = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(K_HEADERS));
-    push_signed_headers(L, &req, res);
+    push_signed_headers(L, &req, res, result_idx);
     lua_rawset(L, -3);
   }
   else {
