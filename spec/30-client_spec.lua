@@ -166,6 +166,7 @@ describe("client against the simulator", function()
         { "DescribeEgressOnlyInternetGateways", {}, "egressOnlyInternetGatewaySet" },
         { "DescribeTransitGateways", {}, "transitGatewaySet" },
         { "DescribeRegions", {}, "regionInfo" },
+        { "DescribeTransitGatewayVpcAttachments", {}, "transitGatewayVpcAttachments" },
       }
       for _, c in ipairs(calls) do
         local out, err = client:call("ec2", c[1], c[2])
