@@ -8,7 +8,7 @@ need_install=0
 have() { command -v "$1" >/dev/null 2>&1; }
 pc() { pkg-config --exists "$1" 2>/dev/null; }
 
-for cmd in cc make pkg-config lua5.4 busted python3 valgrind cppcheck luacheck clang prove; do
+for cmd in cc make pkg-config lua5.4 busted python3 valgrind cppcheck luacheck clang prove nghttpd; do
   have "$cmd" || { echo "setup: missing command $cmd"; need_install=1; }
 done
 for mod in lua5.4 libcurl libcrypto jansson expat; do
@@ -36,21 +36,21 @@ if have apt-get; then
     build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev \
     libjansson-dev libexpat1-dev lua-cjson lua-argparse lua-busted lua-check \
     python3 python3-botocore valgrind cppcheck clang libclang-rt-14-dev libfuzzer-14-dev \
-    perl ca-certificates
+    nghttp2-server perl ca-certificates
 elif have dnf; then
   $SUDO dnf install -y gcc make pkgconf-pkg-config lua lua-devel libcurl-devel openssl-devel \
     jansson-devel expat-devel lua-cjson lua-argparse python3 python3-botocore valgrind \
-    cppcheck clang compiler-rt perl-Test-Harness luarocks
+    cppcheck clang compiler-rt perl-Test-Harness luarocks nghttp2
   have busted || $SUDO luarocks --lua-version 5.4 install busted
   have luacheck || $SUDO luarocks --lua-version 5.4 install luacheck
 elif have apk; then
   $SUDO apk add --no-cache build-base pkgconf lua5.4 lua5.4-dev curl-dev openssl-dev \
     jansson-dev expat-dev lua5.4-cjson lua5.4-argparse python3 py3-botocore valgrind \
-    cppcheck clang compiler-rt perl-utils luarocks5.4
+    cppcheck clang compiler-rt perl-utils luarocks5.4 nghttp2
   have busted || $SUDO luarocks-5.4 install busted
   have luacheck || $SUDO luarocks-5.4 install luacheck
 elif have brew; then
-  brew install lua pkg-config curl openssl@3 jansson expat luarocks python cppcheck llvm
+  brew install lua pkg-config curl openssl@3 jansson expat luarocks python cppcheck llvm nghttp2
   luarocks --lua-version 5.4 install lua-cjson
   luarocks --lua-version 5.4 install argparse
   luarocks --lua-version 5.4 install busted
