@@ -339,42 +339,45 @@ static int qparam_cmp(const char *t, const struct es_sv4_qparam *a, const struct
   return bytes_cmp(t + a->val_off, a->val_len, t + b->val_off, b->val_len);
 }
 
-/* Insertion sort: the lists are short (a handful of parameters or headers),
-   where it beats qsort; for long lists fall back to a merge sort. */
-static void qparam_sort(const char *t, struct es_sv4_qparam *v, size_t n,
-                        struct es_sv4_qparam *scratch)
-{
-  size_t i, j, w, lo, mid, hi;
-  if(n <= 16 || !scratch) {
-    for(i = 1; i < n; i++) {
-      struct es_sv4_qparam x = v[i];
-      j = i;
-      while(j > 0 && qparam_cmp(t, &v[j - 1], &x) > 0) {
-        v[j] = v[j - 1];
-        j--;
-      }
-      v[j] = x;
-    }
-    return;
+/* Sort v[0..n) by CMP. Insertion sort: the lists are short (a handful of
+   parameters or headers), where it beats qsort; for long lists fall back to a
+   bottom-up merge sort through scratch (n entries). Both kinds of list use this
+   one body, made a function per entry type so CMP stays a direct call. */
+#define DEFINE_SORT(NAME, TYPE, CMP)                                             \
+  static void NAME(const char *t, TYPE *v, size_t n, TYPE *scratch)            \
+  {                                                                            \
+    size_t i, j, w, lo, mid, hi;                                               \
+    if(n <= 16 || !scratch) {                                                  \
+      for(i = 1; i < n; i++) {                                                 \
+        TYPE x = v[i];                                                         \
+        j = i;                                                                 \
+        while(j > 0 && CMP(t, &v[j - 1], &x) > 0) {                            \
+          v[j] = v[j - 1];                                                     \
+          j--;                                                                 \
+        }                                                                      \
+        v[j] = x;                                                              \
+      }                                                                        \
+      return;                                                                  \
+    }                                                                          \
+    for(w = 1; w < n; w *= 2) {                                                \
+      for(lo = 0; lo < n; lo += 2 * w) {                                       \
+        size_t a, b, k = lo;                                                   \
+        mid = lo + w < n ? lo + w : n;                                         \
+        hi = lo + 2 * w < n ? lo + 2 * w : n;                                  \
+        a = lo;                                                                \
+        b = mid;                                                               \
+        while(a < mid && b < hi)                                               \
+          scratch[k++] = CMP(t, &v[b], &v[a]) < 0 ? v[b++] : v[a++];           \
+        while(a < mid)                                                         \
+          scratch[k++] = v[a++];                                               \
+        while(b < hi)                                                          \
+          scratch[k++] = v[b++];                                               \
+      }                                                                        \
+      memcpy(v, scratch, n * sizeof(*v));                                      \
+    }                                                                          \
   }
-  /* Bottom-up merge sort through scratch (n entries). */
-  for(w = 1; w < n; w *= 2) {
-    for(lo = 0; lo < n; lo += 2 * w) {
-      size_t a, b, k = lo;
-      mid = lo + w < n ? lo + w : n;
-      hi = lo + 2 * w < n ? lo + 2 * w : n;
-      a = lo;
-      b = mid;
-      while(a < mid && b < hi)
-        scratch[k++] = qparam_cmp(t, &v[b], &v[a]) < 0 ? v[b++] : v[a++];
-      while(a < mid)
-        scratch[k++] = v[a++];
-      while(b < hi)
-        scratch[k++] = v[b++];
-    }
-    memcpy(v, scratch, n * sizeof(*v));
-  }
-}
+
+DEFINE_SORT(qparam_sort, struct es_sv4_qparam, qparam_cmp)
 
 int es_sv4_qlist_emit(struct es_sv4_qlist *q, struct es_buf *out)
 {
@@ -626,38 +629,8 @@ static int hent_cmp(const char *t, const struct es_sv4_hent *a, const struct es_
   return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static void hent_sort(const char *t, struct es_sv4_hent *v, size_t n, struct es_sv4_hent *scratch)
-{
-  size_t i, j, w, lo, mid, hi;
-  if(n <= 16 || !scratch) {
-    for(i = 1; i < n; i++) {
-      struct es_sv4_hent x = v[i];
-      j = i;
-      while(j > 0 && hent_cmp(t, &v[j - 1], &x) > 0) {
-        v[j] = v[j - 1];
-        j--;
-      }
-      v[j] = x;
-    }
-    return;
-  }
-  for(w = 1; w < n; w *= 2) {
-    for(lo = 0; lo < n; lo += 2 * w) {
-      size_t a, b, k = lo;
-      mid = lo + w < n ? lo + w : n;
-      hi = lo + 2 * w < n ? lo + 2 * w : n;
-      a = lo;
-      b = mid;
-      while(a < mid && b < hi)
-        scratch[k++] = hent_cmp(t, &v[b], &v[a]) < 0 ? v[b++] : v[a++];
-      while(a < mid)
-        scratch[k++] = v[a++];
-      while(b < hi)
-        scratch[k++] = v[b++];
-    }
-    memcpy(v, scratch, n * sizeof(*v));
-  }
-}
+DEFINE_SORT(hent_sort, struct es_sv4_hent, hent_cmp)
+#undef DEFINE_SORT
 
 static int same_name(const char *t, const struct es_sv4_hent *a, const struct es_sv4_hent *b)
 {

@@ -145,27 +145,16 @@ function M.for_profile(name, opts)
   return M.plain_provider(name, opts)
 end
 
-local P = {}
-P.__index = P
-
 --- The chain's profile provider: builds the selected profile's provider on
 -- first use, then keeps asking the same one.
 function M.new(opts)
-  return setmetatable({ name = "profile", opts = opts }, P)
-end
-
-function P:resolve(ctx)
-  if not self.inner then
-    local opts = self.opts
-    local name = opts.profile or "default"
-    if not opts.config:profile(name) then
+  return U.lazy("profile", opts, function(o)
+    local name = o.profile or "default"
+    if not o.config:profile(name) then
       return nil, U.not_found("profile " .. name .. " is not in the shared files")
     end
-    local inner, err = M.for_profile(name, opts)
-    if not inner then return nil, err end
-    self.inner = inner
-  end
-  return self.inner:resolve(ctx)
+    return M.for_profile(name, o)
+  end)
 end
 
 return M

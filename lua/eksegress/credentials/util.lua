@@ -2,6 +2,7 @@
 -- file reads, time parsing, turning an STS result into credentials.
 local errors = require "eksegress.errors"
 local secret = require "eksegress.secret"
+local timeutil = require "eksegress.timeutil"
 
 local M = {}
 
@@ -51,40 +52,16 @@ function M.boolean(v)
   return nil, "expected true or false"
 end
 
--- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm),
--- so parsing never depends on the local time zone the way os.time does.
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = y // 400
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = (153 * mp + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
-
 --- Parse a timestamp into epoch seconds. Accepts a number (epoch seconds, as
 -- the JSON protocols send them) or an ISO 8601 / RFC 3339 string
--- ("2026-01-01T00:00:00Z", fractions, "+hh:mm" offsets).
+-- ("2026-01-01T00:00:00Z", fractions, "+hh:mm" offsets), surrounding whitespace
+-- allowed; a fraction of a second is dropped.
 function M.parse_time(v)
   if type(v) == "number" then return v end
   if type(v) ~= "string" then return nil, "timestamp expected" end
-  local y, mo, d, h, mi, s, rest =
-    v:match("^%s*(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.-)%s*$")
-  if not y then return nil, "not an ISO 8601 timestamp" end
-  y, mo, d, h, mi, s = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(s)
-  if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or s > 60 then
-    return nil, "timestamp out of range"
-  end
-  local frac = rest:match("^%.(%d+)")
-  if frac then rest = rest:sub(#frac + 2) end
-  local offset = 0
-  if rest ~= "Z" and rest ~= "z" and rest ~= "" then
-    local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
-    if not sign then return nil, "bad time zone in timestamp" end
-    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "+" and 1 or -1)
-  end
-  return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset
+  local t, why = timeutil.parse_iso8601(v:match("^%s*(.-)%s*$"))
+  if not t then return nil, why end
+  return t
 end
 
 --- Format epoch seconds as ISO 8601 UTC.
@@ -137,6 +114,25 @@ function M.as_provider(p, name)
   end
   if type(p) == "table" and type(p.resolve) == "function" then return p end
   error("credentials: provider expected (a function or a table with :resolve)", 3)
+end
+
+local Lazy = {}
+Lazy.__index = Lazy
+
+--- A provider that builds its real provider on first use, with
+-- build(opts) -> provider | nil, err (a failed build is tried again at the next
+-- resolve), then keeps asking the same one.
+function M.lazy(name, opts, build)
+  return setmetatable({ name = name, opts = opts, build = build }, Lazy)
+end
+
+function Lazy:resolve(ctx)
+  if not self.inner then
+    local inner, err = self.build(self.opts)
+    if not inner then return nil, err end
+    self.inner = inner
+  end
+  return self.inner:resolve(ctx)
 end
 
 return M

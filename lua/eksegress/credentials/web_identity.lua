@@ -63,19 +63,11 @@ function P:resolve(ctx)
   return U.from_sts(res, self.name, "AssumeRoleWithWebIdentity")
 end
 
-local E = {}
-E.__index = E
-
 --- The chain's environment web identity provider (CredentialsNotFound unless
 -- AWS_WEB_IDENTITY_TOKEN_FILE is set; AWS_ROLE_ARN is then required).
 -- @tparam table opts env, region, read_file, now, session_name
 function M.from_env(opts)
-  return setmetatable({ name = "env_web_identity", opts = opts }, E)
-end
-
-function E:resolve(ctx)
-  if not self.inner then
-    local o = self.opts
+  return U.lazy("env_web_identity", opts, function(o)
     local file = U.getenv(o.env, "AWS_WEB_IDENTITY_TOKEN_FILE")
     if not file then return nil, U.not_found("AWS_WEB_IDENTITY_TOKEN_FILE is not set") end
     local arn = U.getenv(o.env, "AWS_ROLE_ARN")
@@ -83,15 +75,12 @@ function E:resolve(ctx)
       return nil, U.err("InvalidConfig",
         "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not")
     end
-    local inner, err = M.new{
+    return M.new{
       role_arn = arn, token_file = file,
       session_name = U.getenv(o.env, "AWS_ROLE_SESSION_NAME") or o.session_name,
       region = o.region, read_file = o.read_file, now = o.now, source = "env_web_identity",
     }
-    if not inner then return nil, err end
-    self.inner = inner
-  end
-  return self.inner:resolve(ctx)
+  end)
 end
 
 return M

@@ -23,14 +23,7 @@ M.CONTENT_TYPE = query.CONTENT_TYPE
 
 --- Build an EC2 request: POST / with a form body (Action and Version first).
 function M.build(svc, opname, op, params)
-  query.check_op(svc, opname, op)
-  return {
-    method = "POST",
-    path = "/",
-    query = "",
-    headers = { { "Content-Type", M.CONTENT_TYPE } },
-    body = query.encode_form(svc, opname, op, params, true),
-  }
+  return query.build_form(svc, opname, op, params, true)
 end
 
 --- Parse a 2xx EC2 response: the shaped children of the `<{Op}Response>` root.

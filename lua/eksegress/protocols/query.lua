@@ -281,16 +281,22 @@ local function check_op(svc, opname, op)
 end
 M.check_op = check_op
 
---- Build a Query request (see the module description).
-function M.build(svc, opname, op, params)
+--- A form request: POST / with the body of encode_form (ec2 = true selects the
+-- EC2 flavour). Raises on misuse.
+function M.build_form(svc, opname, op, params, ec2)
   check_op(svc, opname, op)
   return {
     method = "POST",
     path = "/",
     query = "",
     headers = { { "Content-Type", M.CONTENT_TYPE } },
-    body = M.encode_form(svc, opname, op, params, false),
+    body = M.encode_form(svc, opname, op, params, ec2),
   }
+end
+
+--- Build a Query request (see the module description).
+function M.build(svc, opname, op, params)
+  return M.build_form(svc, opname, op, params, false)
 end
 
 ---------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@
 --
 -- Wire element names are kept (EC2 camelCase `subnetId`, STS PascalCase `Arn`), and
 -- unknown elements are kept like known ones.
+local timeutil = require "eksegress.timeutil"
+
 local M = {}
 
 local WRAPPERS = { item = true, member = true }
@@ -152,42 +154,12 @@ function M.to_number(s)
   return tonumber(d)
 end
 
--- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm), so
--- conversion does not depend on the process time zone as os.time would.
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = (153 * mp + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
-
 --- ISO 8601 timestamp ("2015-08-30T13:36:00Z", fractional seconds and "+hh:mm"
 -- offsets accepted) to UNIX seconds (an integer, or a float with a fraction).
 function M.to_timestamp(s)
   if type(s) ~= "string" then return nil end
-  local y, mo, d, h, mi, sec, rest =
-    s:match("^(%d%d%d%d)-(%d%d)-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
-  if not y then return nil end
-  y, mo, d, h, mi, sec = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)
-  if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or sec > 60 then return nil end
-  local frac = 0
-  local f, tz = rest:match("^%.(%d+)(.*)$")
-  if f then
-    frac = tonumber("0." .. f)
-    rest = tz
-  end
-  local offset
-  if rest == "Z" or rest == "z" or rest == "" then
-    offset = 0
-  else
-    local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
-    if not sign then return nil end
-    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
-  end
-  local t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset
+  local t, frac = timeutil.parse_iso8601(s)
+  if not t then return nil end
   if frac ~= 0 then return t + frac end
   return t
 end

@@ -11,16 +11,13 @@
 -- Responses keep the XML element names, so paginators name the wire elements:
 -- `output_token = "nextToken"` (absent or "" on the last page) and `result_key` is the
 -- list element (`subnetSet`, `securityGroupInfo`, ...).
+local model = require "eksegress.services.model"
+
 local STRING = { type = "string" }
 local INTEGER = { type = "integer" }
 local BOOLEAN = { type = "boolean" }
 
-local function req(def)
-  local t = {}
-  for k, v in pairs(def) do t[k] = v end
-  t.required = true
-  return t
-end
+local req = model.req
 
 -- A list of strings, flattened on the wire as <wire>.1, <wire>.2, ...
 local function ids(wire)
@@ -37,10 +34,7 @@ local FILTERS = {
   } },
 }
 
-local function page(result_key)
-  return { input_token = "NextToken", output_token = "nextToken", limit_key = "MaxResults",
-           result_key = result_key }
-end
+local page = model.paginator("NextToken", "nextToken", "MaxResults")
 
 local M = {
   name = "ec2",

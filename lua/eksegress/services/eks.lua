@@ -10,18 +10,15 @@
 -- Body shapes only need to be as deep as it takes to encode JSON correctly (an empty
 -- Lua table is [] for a list member, {} otherwise); anything not described here is
 -- passed through as given, so a new EKS field works without a code change.
+local model = require "eksegress.services.model"
+
 local STRING = { type = "string" }
 local BOOLEAN = { type = "boolean" }
 local INTEGER = { type = "integer" }
 local STRINGS = { type = "list", member = STRING }
 local TAGS = { type = "map", key = STRING, value = STRING }
 
-local function req(def)
-  local t = {}
-  for k, v in pairs(def) do t[k] = v end
-  t.required = true
-  return t
-end
+local req = model.req
 
 local function uri(label)
   return { type = "string", location = "uri", name = label, required = true }
@@ -105,10 +102,7 @@ local function cluster_config_members(t)
   return t
 end
 
-local function page(result_key)
-  return { input_token = "nextToken", output_token = "nextToken", limit_key = "maxResults",
-           result_key = result_key }
-end
+local page = model.paginator("nextToken", "nextToken", "maxResults")
 
 local M = {
   name = "eks",

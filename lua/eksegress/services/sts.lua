@@ -8,15 +8,12 @@
 --
 -- AssumeRoleWithWebIdentity is sent unsigned (op.unsigned = true): the web identity
 -- token is the credential, as in the AWS SDKs.
+local model = require "eksegress.services.model"
+
 local STRING = { type = "string" }
 local INTEGER = { type = "integer" }
 
-local function req(def)
-  local t = {}
-  for k, v in pairs(def) do t[k] = v end
-  t.required = true
-  return t
-end
+local req = model.req
 
 local POLICY_ARNS = { type = "list", member = { type = "structure", members = { arn = STRING } } }
 
