@@ -296,16 +296,23 @@ describe("client against the simulator", function()
     it("5xx and dropped connections are retried", function()
       sim:admin("POST", "/_sim/faults",
         { reset = true, seed = 5, error_rate = 0.3, drop_rate = 0.2, drop_when = "before" })
+      local attempts = 0
       local results, errs = eksegress.parallel({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, function()
-        return client:call("eks", "DescribeCluster", { name = "prod-api" })
+        local out, err, meta = client:call("eks", "DescribeCluster", { name = "prod-api" })
+        attempts = attempts + (meta and meta.attempts or 0)
+        return out, err
       end, { concurrency = 5 })
       sim:admin("POST", "/_sim/faults", { reset = true })
       local n = 0
       for i = 1, 10 do
         assert.is_true(results[i] ~= nil or errs[i] ~= nil, "item " .. i .. " lost")
         if results[i] then n = n + 1 end
+        if errs[i] then assert.is_true(errs[i].retryable, tostring(errs[i])) end
       end
-      assert.is_true(n >= 7, "most calls succeed after retries, got " .. n)
+      -- About 44% of attempts fail, so retries happened; with three attempts
+      -- each call fails only ~8% of the time (the bound leaves room for chance).
+      assert.is_true(attempts > 10, "retries were made")
+      assert.is_true(n >= 5, "most calls succeed after retries, got " .. n)
     end)
   end)
 
