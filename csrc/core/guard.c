@@ -490,6 +490,18 @@ static int is_documented_target(const char *to)
   return strcmp(to, MODE_ROUTED) == 0;
 }
 
+/* The requested mode must be a JSON string; anything else (null, a number,
+   an object) is ambiguous. One rule for create and update. */
+static int mode_is_string(const struct es_guard_body *b, struct es_guard_decision *d)
+{
+  if(json_is_string(b->mode))
+    return 1;
+  ambiguous(d, json_is_null(b->mode) ? "controlPlaneEgressMode is null"
+                                     : "controlPlaneEgressMode is not a string",
+            ES_GUARD_FIX_VALUE);
+  return 0;
+}
+
 static void decide_create(const struct es_guard_input *in, struct es_guard_body *b,
                           struct es_guard_decision *d)
 {
@@ -506,12 +518,8 @@ static void decide_create(const struct es_guard_input *in, struct es_guard_body 
     say(d, "allowed: CreateCluster without controlPlaneEgressMode (EKS uses AWS_MANAGED)");
     return;
   }
-  if(!json_is_string(b->mode)) {
-    ambiguous(d, json_is_null(b->mode) ? "controlPlaneEgressMode is null"
-                                       : "controlPlaneEgressMode is not a string",
-              ES_GUARD_FIX_VALUE);
+  if(!mode_is_string(b, d))
     return;
-  }
   mode = json_string_value(b->mode);
   ml = json_string_length(b->mode);
   es_guard_copy_display(d->to, sizeof(d->to), mode, ml);
@@ -580,12 +588,8 @@ static void decide_update(const struct es_guard_input *in, struct es_guard_body 
         d->cluster);
     return;
   }
-  if(!json_is_string(b->mode)) {
-    ambiguous(d, json_is_null(b->mode) ? "controlPlaneEgressMode is null"
-                                       : "controlPlaneEgressMode is not a string",
-              ES_GUARD_FIX_VALUE);
+  if(!mode_is_string(b, d))
     return;
-  }
   to = json_string_value(b->mode);
   tl = json_string_length(b->mode);
   es_guard_copy_display(d->to, sizeof(d->to), to, tl);
