@@ -103,6 +103,7 @@ static int l_engine_submit(lua_State *L)
 {
   struct es_engine *e = check_engine(L);
   struct es_http_request r;
+  struct es_header headers[ES_LUA_MAX_HEADERS];
   unsigned long long id = 0;
   int rc;
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -126,7 +127,9 @@ static int l_engine_submit(lua_State *L)
   r.user_id = (unsigned long long)es_lua_optinteger(L, 2, "user_id", 0);
   if(r.sign && (!r.region || !r.service || !r.creds.access_key_id || !r.creds.secret_access_key))
     return luaL_error(L, "a signed request needs region, service, access_key_id and secret_access_key");
-  r.n_headers = es_lua_headers(L, 2, "headers", (struct es_header **)&r.headers);
+  lua_getfield(L, 2, "headers");   /* stays on the stack for the call */
+  r.n_headers = es_lua_read_headers(L, "headers", headers, ES_LUA_MAX_HEADERS);
+  r.headers = headers;
   rc = es_engine_submit(e, &r, &id);
   if(rc == ES_EINVAL)
     return luaL_error(L, "submit: invalid request (method or URL)");

@@ -150,38 +150,8 @@ static void setk(lua_State *L, int k, const char *s, size_t n)
 }
 
 
-/* Read the {name, value} list at field "headers" of the argument table into
-   `h` (capacity cap). Strings stay owned by the argument table. */
-static size_t read_headers(lua_State *L, struct es_header *h, size_t cap)
-{
-  size_t n, i;
-  if(argk(L, K_HEADERS) == LUA_TNIL) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  if(!lua_istable(L, -1))
-    luaL_error(L, "field 'headers' must be a list of {name, value} pairs");
-  n = (size_t)lua_rawlen(L, -1);
-  if(n > cap)
-    luaL_error(L, "field 'headers' has more than %d entries", (int)cap);
-  for(i = 0; i < n; i++) {
-    lua_rawgeti(L, -1, (lua_Integer)i + 1);
-    if(!lua_istable(L, -1))
-      luaL_error(L, "headers[%d] must be a {name, value} pair", (int)i + 1);
-    lua_rawgeti(L, -1, 1);
-    lua_rawgeti(L, -2, 2);
-    if(lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "headers[%d] must hold two strings", (int)i + 1);
-    h[i].name = lua_tolstring(L, -2, &h[i].name_len);
-    h[i].value = lua_tolstring(L, -1, &h[i].value_len);
-    lua_pop(L, 3);
-  }
-  lua_pop(L, 1);
-  return n;
-}
 
 
-#define MAX_SIGN_HEADERS 64
 
 static int same_bytes(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -231,7 +201,7 @@ static void push_signed_headers(lua_State *L, const struct es_sigv4_request *req
 static int l_sigv4_sign(lua_State *L)
 {
   struct es_sigv4_request req;
-  struct es_header headers[MAX_SIGN_HEADERS];
+  struct es_header headers[ES_LUA_MAX_HEADERS];
   struct signer_box *box;
   struct es_sigv4_result *res;
   const char *placement;
@@ -267,7 +237,9 @@ static int l_sigv4_sign(lua_State *L)
   if(kbool(L, K_OMIT, 0))
     req.flags |= ES_SIGV4_OMIT_SESSION_TOKEN;
   req.headers = headers;
-  req.n_headers = read_headers(L, headers, MAX_SIGN_HEADERS);
+  argk(L, K_HEADERS);
+  req.n_headers = es_lua_read_headers(L, "headers", headers, ES_LUA_MAX_HEADERS);
+  lua_pop(L, 1);   /* still referenced by the argument table */
 
   box = state_box(L);
   res = &box->res;

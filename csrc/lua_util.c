@@ -95,40 +95,30 @@ lua_Number es_lua_optnumber(lua_State *L, int idx, const char *field, lua_Number
   return v;
 }
 
-size_t es_lua_headers(lua_State *L, int idx, const char *field, struct es_header **out)
+size_t es_lua_read_headers(lua_State *L, const char *field, struct es_header *h, size_t cap)
 {
   size_t n, i;
-  struct es_header *h;
-  int t;
-  idx = lua_absindex(L, idx);
-  lua_pushstring(L, field);
-  t = lua_rawget(L, idx);
-  if(t == LUA_TNIL) {
-    lua_pop(L, 1);
-    lua_newuserdatauv(L, 1, 0);   /* keep the stack shape the same for callers */
-    *out = NULL;
+  if(lua_isnil(L, -1))
     return 0;
-  }
-  if(t != LUA_TTABLE)
+  if(!lua_istable(L, -1))
     luaL_error(L, "field '%s' must be a list of {name, value} pairs", field);
   n = (size_t)lua_rawlen(L, -1);
-  h = lua_newuserdatauv(L, (n ? n : 1) * sizeof(*h), 0);
+  if(n > cap)
+    luaL_error(L, "field '%s' has more than %d entries", field, (int)cap);
   for(i = 0; i < n; i++) {
-    lua_rawgeti(L, -2, (lua_Integer)i + 1);
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
     if(!lua_istable(L, -1))
       luaL_error(L, "%s[%d] must be a {name, value} pair", field, (int)i + 1);
     lua_rawgeti(L, -1, 1);
     lua_rawgeti(L, -2, 2);
     if(lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
       luaL_error(L, "%s[%d] must hold two strings", field, (int)i + 1);
-    /* The strings are owned by the pair tables, owned by the list, owned by
-       the argument table: alive for the whole call. */
+    /* The strings are owned by the pair tables, owned by the list, which the
+       caller keeps referenced for the whole call. */
     h[i].name = lua_tolstring(L, -2, &h[i].name_len);
     h[i].value = lua_tolstring(L, -1, &h[i].value_len);
     lua_pop(L, 3);
   }
-  lua_remove(L, -2);              /* the list; leave the userdata */
-  *out = h;
   return n;
 }
 

@@ -29,10 +29,12 @@ int es_lua_optbool(lua_State *L, int idx, const char *field, int def);
 lua_Integer es_lua_optinteger(lua_State *L, int idx, const char *field, lua_Integer def);
 lua_Number es_lua_optnumber(lua_State *L, int idx, const char *field, lua_Number def);
 
-/* Read an ordered header list { {name, value}, ... } from field `field` of the
-   table at idx into a GC-managed array (a userdata left on the stack, so the
-   strings it points to stay referenced by the table). Returns the count. */
-size_t es_lua_headers(lua_State *L, int idx, const char *field, struct es_header **out);
+/* Read the ordered header list { {name, value}, ... } at the top of the
+   stack (nil: none) into h (capacity cap); misuse raises, naming `field`.
+   The list stays on the stack; the pointers stay valid while it is
+   referenced. Returns the count. */
+#define ES_LUA_MAX_HEADERS 64
+size_t es_lua_read_headers(lua_State *L, const char *field, struct es_header *h, size_t cap);
 
 /* Push an ordered header list as { {name, value}, ... }. */
 void es_lua_push_headers(lua_State *L, const struct es_header *h, size_t n);

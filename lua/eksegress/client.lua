@@ -9,6 +9,7 @@
 -- then environment, then the shared config/credentials files). Every request
 -- is signed by the C core on every attempt, and every EKS request passes the
 -- irreversibility guard in the C core before it is signed.
+local cjson = require "cjson"
 local runtime = require "eksegress.runtime"
 local services = require "eksegress.services"
 local errors = require "eksegress.errors"
@@ -252,7 +253,7 @@ function Client:paginate(service, op_name, params, opts)
       return false, err
     end
     local token = page[pg.output_token]
-    if token == nil or token == "" or token == require("cjson").null then
+    if token == nil or token == "" or token == cjson.null then
       finished = true
     elseif seen[token] then
       -- A service that repeats a token would loop forever: stop with an error.
