@@ -27,6 +27,7 @@ static const struct es_errinfo es_errors[] = {
   {ES_EGUARD, "GuardRefused", "refused by the irreversibility guard"},
   {ES_ENOTFOUND, "NotFound", "not found"},
   {ES_EHTTP, "HttpError", "transport failure"},
+  {ES_EIO, "IoError", "file system failure"},
 };
 
 static const struct es_errinfo *es_errlookup(int code)

@@ -74,6 +74,15 @@ function Ctx:factory()
   return function(target) return self:client(target) end
 end
 
+--- The preflight the migration workflows run for each cluster:
+-- function(client, entry, cluster) -> {blocking, warnings, blocking_ids, ...}.
+-- Nil until the preflight workflow exists in this tree.
+function Ctx:preflight_fn()
+  local ok, preflight = pcall(require, "eksegress.workflows.preflight")
+  if not ok then return nil end
+  return preflight.for_migration
+end
+
 --- Print one error line; returns the exit code for it.
 function Ctx:fail(command, err, target)
   self.out:line(cli_errors.line(command, err, target))

@@ -15,7 +15,7 @@ local context = require "eksegress.cli.context"
 local M = {}
 
 --- The subcommands, in the order --help lists them.
-M.COMMANDS = { "audit" }
+M.COMMANDS = { "audit", "plan", "apply", "resume" }
 
 local GLOBAL_HELP = [[
 Global options (before or after the command):

@@ -91,9 +91,9 @@ local function from_profiles(factory, opts, res)
     else
       seen[who.Account] = c.profile
       res.targets[#res.targets + 1] = { account = who.Account, profile = c.profile, client = c.client,
-        partition = partition_of(who.Arn) }
+        partition = partition_of(who.Arn), access = { profile = c.profile } }
       res.accounts[#res.accounts + 1] = { id = who.Account, name = c.profile, profile = c.profile,
-        state = "ACTIVE", outcome = "audited" }
+        state = "ACTIVE", outcome = "audited", access = { profile = c.profile } }
     end
   end
   return true
@@ -143,8 +143,10 @@ local function from_organization(factory, opts, res)
   for i, entry in ipairs(wanted) do
     if entry.id == me.Account then
       clients[i] = base
+      entry.access = {}
     else
       local role_arn = ("arn:%s:iam::%s:role/%s"):format(partition, entry.id, org.role_name)
+      entry.access = { role_arn = role_arn }
       local c, cerr = factory{ account = entry.id, credentials = role.new{
         source = base.credentials, role_arn = role_arn,
         session_name = org.session_name or "eksegress-audit",
@@ -162,7 +164,8 @@ local function from_organization(factory, opts, res)
     local who = whos[i]
     if who and who.Account == entry.id then
       entry.outcome = "audited"
-      res.targets[#res.targets + 1] = { account = entry.id, client = clients[i], partition = partition }
+      res.targets[#res.targets + 1] = { account = entry.id, client = clients[i], partition = partition,
+        access = entry.access }
     else
       local code, msg
       if who then
@@ -183,8 +186,8 @@ local function from_default(factory, opts, res)
   if not client then return nil, cerr end
   local who, err = identify(client)
   if not who then return nil, err end
-  res.targets[1] = { account = who.Account, client = client, partition = partition_of(who.Arn) }
-  res.accounts[1] = { id = who.Account, state = "ACTIVE", outcome = "audited" }
+  res.targets[1] = { account = who.Account, client = client, partition = partition_of(who.Arn), access = {} }
+  res.accounts[1] = { id = who.Account, state = "ACTIVE", outcome = "audited", access = {} }
   local _ = opts
   return true
 end
