@@ -15,7 +15,7 @@ local context = require "eksegress.cli.context"
 local M = {}
 
 --- The subcommands, in the order --help lists them.
-M.COMMANDS = { "audit", "plan", "apply", "resume" }
+M.COMMANDS = { "audit", "plan", "apply", "resume", "token" }
 
 local GLOBAL_HELP = [[
 Global options (before or after the command):
