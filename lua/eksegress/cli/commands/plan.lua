@@ -1,5 +1,5 @@
 --- eksegress plan: a reviewable migration plan (nothing is changed).
-local cjson = require "cjson"
+local canonical = require "eksegress.canonical"
 local migrate = require "eksegress.workflows.migrate"
 local audit = require "eksegress.workflows.audit"
 local exit = require "eksegress.cli.exit"
@@ -97,7 +97,7 @@ function M.run(ctx, a)
   end
   local plan, perr = migrate.plan(ctx:factory(), opts)
   if not plan then return ctx:fail("plan", perr) end
-  local ok, werr = files.write_atomic(a.out, cjson.encode(plan) .. "\n")
+  local ok, werr = files.write_atomic(a.out, canonical.encode(plan) .. "\n")
   if not ok then return ctx:fail("plan", werr, a.out) end
   for _, e in ipairs(plan.errors) do ctx:fail("plan", e, "cluster " .. tostring(e.name)) end
   local eok, eerr = ctx:emit("plan", plan)

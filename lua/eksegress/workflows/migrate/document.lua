@@ -8,6 +8,7 @@
 -- clientRequestToken from the id and the cluster: a plan edited after it was
 -- written no longer matches its id and is refused, and applying one plan
 -- twice can never make EKS start a second update (same token, same update).
+local cjson = require "cjson"
 local canonical = require "eksegress.canonical"
 
 local M = {}
@@ -110,8 +111,12 @@ local function id_content(plan)
 end
 
 --- The plan's short id: "p-" and 10 hex characters of its content hash.
+-- The content is hashed as it reads back from its JSON file (an empty list
+-- and an empty object are one value in Lua), so a plan gets the same id in
+-- memory and after a round trip through its file.
 function M.plan_id(plan)
-  return "p-" .. sha256(canonical.encode(id_content(plan))):sub(1, 10)
+  local as_read = cjson.decode(cjson.encode(id_content(plan)))
+  return "p-" .. sha256(canonical.encode(as_read)):sub(1, 10)
 end
 
 --- Give a plan its id and its tokens (in place); returns the plan.
