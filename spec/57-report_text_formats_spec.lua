@@ -59,6 +59,9 @@ describe("report table", function()
     end
     local narrow = report.render("audit", "table", doc, { color = false, columns = 80 })
     assert.is_truthy(narrow:find("…", 1, true))
+    -- A tiny terminal gets the narrowest layout, not an error.
+    assert.are.equal(report.render("audit", "table", doc, { color = false, columns = 40 }),
+      report.render("audit", "table", doc, { color = false, columns = 12 }))
   end)
 
   it("colours only when asked", function()

@@ -132,6 +132,8 @@ function M.error_target(e)
   if region ~= "" and account ~= "" then return ("region %s of account %s"):format(region, account) end
   if region ~= "" then return "region " .. region end
   if account ~= "" then return "account " .. account end
+  local profile = M.str(e.profile)
+  if profile ~= "" then return "profile " .. profile end
   local target = M.str(e.target)
   return target ~= "" and target or "(unknown target)"
 end

@@ -15,7 +15,8 @@
 -- Options (one table for every format; each reads its own, so a caller may
 -- pass the same table to several formats; an unknown name raises):
 --   color (boolean, table; default true)     ANSI colour
---   columns (integer >= 40, table)           terminal width; long values are cut
+--   columns (integer >= 1, table)            terminal width (at least 40 is used);
+--                                            long values are cut
 --   pretty (boolean, json; default true)     indented output
 --   indent (integer 0-8, json; default 2)    spaces per level
 --   formula_guard (boolean, csv; default true) quote values a spreadsheet would run
@@ -51,7 +52,7 @@ local function is_string(v) return type(v) == "string" end
 
 local OPTIONS = {
   color = { is_bool, "a boolean" },
-  columns = { int_in(40, 100000), "an integer of at least 40" },
+  columns = { int_in(1, 100000), "a positive integer" },
   pretty = { is_bool, "a boolean" },
   indent = { int_in(0, 8), "an integer from 0 to 8" },
   formula_guard = { is_bool, "a boolean" },

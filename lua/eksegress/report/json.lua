@@ -6,8 +6,10 @@
 -- of KEY_ORDER (a document reads top-down: identity, state, details, lists);
 -- any other key follows, in byte order. Lua cannot tell an empty list from an
 -- empty object: an empty table is written as [] under the keys that hold
--- lists in the documents (ARRAY_KEYS), or when it carries cjson's array
--- metatable where that exists, and as {} otherwise. cjson.null is null.
+-- lists in the documents (ARRAY_KEYS), or when it carries M.array_mt (or
+-- cjson's array metatable, where that cjson has one), and as {} otherwise:
+-- a producer marks an empty list elsewhere (in evidence, say) with
+-- setmetatable(t, json.array_mt). cjson.null is null.
 -- Strings are repaired to valid UTF-8 (invalid bytes become U+FFFD).
 local text = require "eksegress.report.text"
 
@@ -33,7 +35,10 @@ local ARRAY_KEYS = { clusters = true, accounts = true, errors = true, results = 
 
 local cjson_ok, cjson = pcall(require, "cjson")
 local NULL = cjson_ok and cjson.null or nil
-local ARRAY_MT = cjson_ok and cjson.array_mt or nil
+local CJSON_ARRAY_MT = cjson_ok and cjson.array_mt or nil
+
+--- Mark a table as a list, so it is written as [] even when empty.
+M.array_mt = { __name = "eksegress.report.json.array" }
 local EMPTY_ARRAY = cjson_ok and cjson.empty_array or nil
 
 local function key_order(rank)
@@ -63,7 +68,8 @@ end
 
 -- "array" (with its length), "object" (with its sorted keys), or raises.
 local function shape(t, key, ctx)
-  if getmetatable(t) ~= nil and getmetatable(t) == ARRAY_MT then return "array", #t end
+  local mt = getmetatable(t)
+  if mt ~= nil and (mt == M.array_mt or mt == CJSON_ARRAY_MT) then return "array", #t end
   local n, keys = 0, {}
   for k in pairs(t) do
     n = n + 1

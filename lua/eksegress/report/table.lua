@@ -8,7 +8,8 @@
 -- "\x1b", never sent to the terminal.
 --
 -- Options: color (default true; the CLI passes false when stdout is not a
--- terminal or NO_COLOR is set), columns (the terminal width, default 120).
+-- terminal or NO_COLOR is set), columns (the terminal width, default 120;
+-- at least 40 is used).
 local text = require "eksegress.report.text"
 local doc_util = require "eksegress.report.doc"
 
@@ -222,7 +223,8 @@ end
 --- Renderer entry (report.render).
 function M.render(kind, doc, opts)
   local paint = painter(opts)
-  local width = opts.columns or 120
+  -- Below 40 columns no table is readable; wrap rather than cut to nothing.
+  local width = math.max(opts.columns or 120, 40)
   local out = (kind == "audit" and audit or preflight)(doc, paint, width)
   return table.concat(out, "\n") .. "\n"
 end
