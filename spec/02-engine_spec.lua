@@ -45,6 +45,17 @@ describe("engine binding", function()
     e:close()
   end)
 
+  it("sends the core's one version in its User-Agent", function()
+    local e = engine()
+    local r = fsrv.run(e, { method = "GET", url = fs.url .. "/echo" })
+    local ua
+    for _, kv in ipairs(cjson.decode(r.body).headers) do
+      if kv[1]:lower() == "user-agent" then ua = kv[2] end
+    end
+    assert.matches("^eksegress/" .. core.version:gsub("%.", "%%.") .. " libcurl/", ua)
+    e:close()
+  end)
+
   it("retries throttling and records each attempt", function()
     local e = engine()
     local r = fsrv.run(e, { method = "GET", url = fs.url .. "/throttle?n=2&k=thr" })

@@ -475,7 +475,7 @@ static size_t es_header_cb(char *ptr, size_t size, size_t nitems, void *ud)
     return 0;
   for(i = 0; i < nl; i++) {
     char c = ptr[i];
-    q->hraw.data[q->hraw.len++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    q->hraw.data[q->hraw.len++] = (char)es_ascii_lower((unsigned char)c);
   }
   q->hraw.data[q->hraw.len++] = '\0';
   memcpy(q->hraw.data + q->hraw.len, ptr + vs, ve - vs);
@@ -542,7 +542,7 @@ static int es_parse_url(struct es_req *q, const char *url)
     if(port == auth_end)
       return ES_EINVAL;
     for(d = port; d < auth_end; d++)
-      if(*d < '0' || *d > '9')
+      if(!es_is_digit((unsigned char)*d))
         return ES_EINVAL;
   }
   if(host_end == auth)

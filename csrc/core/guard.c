@@ -510,22 +510,29 @@ static int mode_is_string(const struct es_guard_body *b, struct es_guard_decisio
   return 0;
 }
 
+static int is_exactly(const char *s, size_t n, const char *mode)
+{
+  return n == strlen(mode) && memcmp(s, mode, n) == 0;
+}
+
+/* A value that reads as AWS_MANAGED without being spelled so. */
+static int is_managed_lookalike(const char *s, size_t n)
+{
+  return !is_exactly(s, n, MODE_AWS) && es_guard_folds_to(s, n, "awsmanaged");
+}
+
 /* Every documented mode, and every value the guard lets through at all, is
-   plain ASCII [A-Z_]+: anything else some reader on the way could normalize
-   into a documented mode. */
+   plain ASCII [A-Z_]+, and not a respelling of AWS_MANAGED ("AWSMANAGED"):
+   anything else some reader on the way could normalize into a documented
+   mode. */
 static int mode_is_plain(const char *s, size_t n)
 {
-  if(n == 0)
+  if(n == 0 || is_managed_lookalike(s, n))
     return 0;
   for(size_t i = 0; i < n; i++)
     if(!es_is_upper((unsigned char)s[i]) && s[i] != '_')
       return 0;
   return 1;
-}
-
-static int is_exactly(const char *s, size_t n, const char *mode)
-{
-  return n == strlen(mode) && memcmp(s, mode, n) == 0;
 }
 
 static void invalid_value(struct es_guard_decision *d)
@@ -648,7 +655,7 @@ static void decide_update(const struct es_guard_input *in, struct es_guard_body 
      value that only reads as AWS_MANAGED is refused as a revert even when
      the current mode is unknown: describing the cluster would not help. */
   if(is_exactly(to, tl, MODE_AWS) ? (from_known && !from_managed)
-                                  : (!from_managed && es_guard_folds_to(to, tl, "awsmanaged"))) {
+                                  : (!from_managed && is_managed_lookalike(to, tl))) {
     decide(d, ES_GUARD_REFUSE, ES_GUARD_TRANSITION_REFUSED, 1);
     if(is_exactly(to, tl, MODE_AWS))
       say(d, "refusing to switch cluster \"%s\" from %s to AWS_MANAGED: a cluster that left "

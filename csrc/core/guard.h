@@ -82,9 +82,10 @@ struct es_guard_decision {
    read it as a documented mode. A value that folds onto AWS_MANAGED (ASCII
    case, '_' '-' and the characters above dropped, fullwidth, mathematical,
    enclosed, small-capital, Latin-1 accented, Greek and Cyrillic look-alike
-   letters mapped to ASCII) is a revert: IrreversibleTransitionRefused on an
-   update unless the cluster is known to be exactly AWS_MANAGED (then
-   InvalidModeValue); no option overrides either.
+   letters mapped to ASCII) without being exactly AWS_MANAGED is a revert:
+   IrreversibleTransitionRefused on an update unless the cluster is known to
+   be exactly AWS_MANAGED (then InvalidModeValue), and InvalidModeValue on a
+   create. No option overrides either.
 
    UpdateClusterConfig precedence: AmbiguousRequest, IrreversibleTransitionRefused
    (AWS_MANAGED exactly, from a known mode other than AWS_MANAGED; or a value
