@@ -377,7 +377,7 @@ describe("engine binding", function()
       assert.is_nil(e)
       assert.are.equal("NotARegularFile", err.code)
       assert.matches("fifo", err.message, 1, true)
-      local e2, err2 = core.engine_new{ audit_path = "/dev/null" }
+      local e2, err2 = core.engine_new{ audit_path = "/tmp" }
       assert.is_nil(e2)
       assert.are.equal("NotARegularFile", err2.code)
     end)

@@ -942,7 +942,7 @@ static void test_guard(void)
 
   {
     struct es_error_info err;
-    char fifo[] = "/tmp/es_engine_fifo_XXXXXX";
+    char fdir[] = "/tmp/es_engine_fifo_XXXXXX", fifo[64];
     c.audit_path = "/nonexistent-dir/audit.log";
     e = es_engine_new(&c, &err);
     ok(e == NULL && err.code == ES_EIO && strstr(err.message, "/nonexistent-dir/audit.log") &&
@@ -951,21 +951,22 @@ static void test_guard(void)
        err.message);
     es_engine_free(e);
     /* A FIFO would block a plain open for writing until a reader comes: never. */
-    if(mkdtemp(fifo) && (strcat(fifo, "/audit"), mkfifo(fifo, 0600) == 0)) {
+    if(mkdtemp(fdir) && snprintf(fifo, sizeof(fifo), "%s/audit", fdir) > 0 && mkfifo(fifo, 0600) == 0) {
       c.audit_path = fifo;
       e = es_engine_new(&c, &err);
       ok(e == NULL && err.code == ES_ENOTREG && strstr(err.message, fifo),
          "regression: an audit_path that is a FIFO is refused at once (%s)", err.message);
       es_engine_free(e);
       unlink(fifo);
-      *strrchr(fifo, '/') = '\0';
-      rmdir(fifo);
+      rmdir(fdir);
     }
     else
       ok(0, "mkfifo for the FIFO test");
-    c.audit_path = "/dev/null";
+    /* A directory: no test opens a device for writing, which would create a
+       regular file in its place if it went missing meanwhile. */
+    c.audit_path = "/tmp";
     e = es_engine_new(&c, &err);
-    ok(e == NULL && err.code == ES_ENOTREG, "a device as audit_path: NotARegularFile");
+    ok(e == NULL && err.code == ES_ENOTREG, "a directory as audit_path: NotARegularFile");
     es_engine_free(e);
   }
 }

@@ -142,6 +142,9 @@ static void test_locks(void)
   pid = fork();
   if(pid == 0) {
     struct es_journal *c = es_journal_open(p, 0, &err);
+    /* The parent's copy of the descriptor keeps the lock; free ours (valgrind
+       checks the child for leaks too). */
+    es_journal_close(a);
     _exit(c == NULL && err.code == ES_ELOCKED ? 0 : 1);
   }
   ok(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
@@ -274,8 +277,10 @@ static void test_special_files(void)
   ok(es_journal_read(p, 0, &c, &err) == ES_ENOTREG, "reading a FIFO: refused at once too");
   es_journal_contents_free(&c);
   unlink(p);
-  j = es_journal_open("/dev/null", 0, &err);
-  ok(!j && err.code == ES_ENOTREG, "a device: NotARegularFile");
+  /* Devices are only read here: opening one for writing with O_CREAT would
+     make a regular file of it if it went missing meanwhile. */
+  ok(es_journal_read("/dev/zero", 16, &c, &err) == ES_ENOTREG, "a device: NotARegularFile, never read");
+  es_journal_contents_free(&c);
   j = es_journal_open(dir, 0, &err);
   ok(!j && err.code == ES_ENOTREG, "a directory: NotARegularFile");
   ok(es_journal_read(dir, 0, &c, &err) == ES_ENOTREG, "reading a directory: NotARegularFile");
