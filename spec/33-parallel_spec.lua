@@ -6,6 +6,7 @@
 local eksegress = require "eksegress"
 local runtime = require "eksegress.runtime"
 local simmod = require "helpers.sim"
+local fsrv = require "helpers.faultserver"
 
 -- Under valgrind (EKSEGRESS_SLOW) a request costs the client far more: hold
 -- each response longer so the calls still overlap.
@@ -65,5 +66,49 @@ describe("parallel is concurrent (issue 9, 1b)", function()
     assert.are.equal("TaskError", errs[1].code)
     assert.matches("another runtime", errs[1].message)
     assert.matches("runtime = client.runtime", errs[1].message, 1, true)
+  end)
+
+  describe("options that shape the engine or each request still work on the shared runtime", function()
+    it("timeout_ms from the client, overridden per call", function()
+      local c = sim:client{ env_extra = { AWS_REGION = "us-west-2" }, timeout_ms = 1, max_attempts = 1 }
+      local _, err = c:call("eks", "DescribeCluster", { name = names[1] })
+      assert.are.equal("Timeout", err.code)
+      assert(c:call("eks", "DescribeCluster", { name = names[1] }, { timeout_ms = 60000 }))
+      c:close()
+    end)
+
+    it("max_attempts from the client and per call, with a backoff_base engine of its own", function()
+      sim:admin("POST", "/_sim/faults", { reset = true, throttle_rate = 1 })
+      finally(function() sim:admin("POST", "/_sim/faults", { reset = true }) end)
+      local c = sim:client{ env_extra = { AWS_REGION = "us-west-2" }, max_attempts = 2, backoff_base = 0.001 }
+      assert.are_not.equal(c.runtime.engine, c.engine)
+      local _, err, meta = c:call("eks", "DescribeCluster", { name = names[1] })
+      assert.are.equal("ThrottlingException", err.code)
+      assert.are.equal(2, meta.attempts)
+      _, _, meta = c:call("eks", "DescribeCluster", { name = names[1] }, { max_attempts = 3 })
+      assert.are.equal(3, meta.attempts)
+      c:close()
+    end)
+
+    it("ca_bundle reaches the engine (TLS to a test server signed by its own CA)", function()
+      local fs = fsrv.start()
+      finally(function() fs.stop() end)
+      local text = assert(io.open(fs.log)):read("a")
+      local tls, ca = text:match("TLSPORT (%d+) CAFILE (%S+)")
+      local function client(bundle)
+        return assert(eksegress.client{ region = "us-east-1", endpoint_url = "https://127.0.0.1:" .. tls,
+          ca_bundle = bundle, env = function() return nil end, max_attempts = 1,
+          credentials = { access_key_id = simmod.ACCESS_KEY, secret_access_key = simmod.SECRET_KEY } })
+      end
+      local trusted = client(ca)
+      local out = assert(trusted:call("eks", "DescribeCluster", { name = "am-tls" }))
+      assert.are.equal("AWS_MANAGED", out.cluster.resourcesVpcConfig.controlPlaneEgressMode)
+      local untrusted = client(nil)
+      local _, err = untrusted:call("eks", "DescribeCluster", { name = "am-tls" })
+      assert.is_table(err)
+      assert.are_not.equal(trusted.engine, untrusted.engine)
+      trusted:close()
+      untrusted:close()
+    end)
   end)
 end)

@@ -559,7 +559,9 @@ function Client:wait(service, waiter_name, params, opts)
   opts = options.check("wait", opts, "client:wait", 2)
   local svc = services.get(service)
   local w = svc and svc.waiters and svc.waiters[waiter_name]
-  if not w then errors.misuse(("eksegress: %s has no waiter %q"):format(tostring(service), tostring(waiter_name)), 2) end
+  if not w then
+    errors.misuse(("eksegress: %s has no waiter %q"):format(tostring(service), tostring(waiter_name)), 2)
+  end
   local delay = opts.delay or w.delay
   local attempts = opts.max_attempts or w.max_attempts
   local call_opts = options.subset(opts, "call")

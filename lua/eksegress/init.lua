@@ -12,7 +12,9 @@ local M = {}
 
 --- Create a client (see eksegress.client): client, or nil, err.
 function M.client(opts)
-  return require("eksegress.client").new(opts)
+  -- not a tail call: misuse errors name the caller's line, two levels up
+  local client, err = require("eksegress.client").new(opts)
+  return client, err
 end
 
 --- Run fn over items concurrently (see eksegress.parallel).

@@ -134,13 +134,14 @@ function Runtime:current_task()
 end
 
 --- The engine for an engine configuration, created on first use; every
--- caller holds a reference until `rt:release(engine)`.
+-- caller holds a reference until `rt:release(engine)`. No option at all means
+-- the runtime's first engine (its own configuration is its users' default).
 -- @tparam table opts engine options (as for runtime.new)
 -- @treturn[1] engine (pass it to rt:request)
 -- @treturn[2] nil, err (the engine could not be created)
 function Runtime:engine_for(opts)
   local key = config_key(opts or {})
-  local slot = self.slots[key]
+  local slot = key == "" and self.primary or self.slots[key]
   if not slot then
     local engine, err = core.engine_new(opts)
     if not engine then return nil, err end
@@ -258,11 +259,11 @@ end
 -- (a token bucket holding up to `burst`, at least 1). Waits when empty.
 function Runtime:acquire(key, rate, burst)
   if not rate then return end
-  if type(rate) ~= "number" or not (rate > 0) then
+  if type(rate) ~= "number" or rate ~= rate or rate <= 0 then
     errors.misuse("runtime:acquire: rate must be a positive number", 2)
   end
   burst = burst or math.max(1, rate)
-  if type(burst) ~= "number" or not (burst >= 1) then
+  if type(burst) ~= "number" or burst ~= burst or burst < 1 then
     errors.misuse("runtime:acquire: burst must be a number of at least 1", 2)
   end
   local lim = self.limiters[key]

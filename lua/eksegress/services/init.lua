@@ -185,16 +185,12 @@ function M.check_output(op, out)
   if #rules == 0 then return true end
   if type(out) ~= "table" then return nil, "the response is not an object" end
   for _, r in ipairs(rules) do
-    local parent, v = out, out
+    local v = out
     local parent_missing = false
     for i, step in ipairs(r.steps) do
-      parent = v
-      if type(parent) ~= "table" or parent == cjson.null then
-        parent_missing = true   -- an absent or mistyped parent is reported by its own rule
-        break
-      end
-      v = parent[step]
-      if i < #r.steps and (v == nil or v == cjson.null) then
+      v = v[step]
+      if i < #r.steps and (type(v) ~= "table") then
+        -- an absent, null or mistyped parent: its own rule reports it
         parent_missing = true
         break
       end
