@@ -115,6 +115,14 @@ describe("client seams: prepare, send, presign (issue 9)", function()
     assert.are.equal(403, other.status)
   end)
 
+  it("prepare's path is the path as sent, with an endpoint's path prefix", function()
+    local c = sim:client{ endpoint_url = sim.url .. "/prefix" }
+    local req = assert(c:prepare("eks", "DescribeCluster", { name = "x" }))
+    assert.are.equal("/prefix/clusters/x", req.path)
+    assert.are.equal(sim.url .. "/prefix/clusters/x", req.url)
+    c:close()
+  end)
+
   it("presign refuses an operation whose JSON body a URL cannot carry", function()
     assert.has_error(function()
       client:presign("eks", "UpdateClusterConfig", { name = "x", logging = {} })

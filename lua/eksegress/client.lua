@@ -219,9 +219,13 @@ local function to_result(svc, op_name, op, resp, creds)
   end
   local out, perr = codec_for(svc).parse(svc, op_name, op, resp)
   if not out then
-    local msg = errors.is(perr) and perr.message or tostring(perr and perr.message or perr)
-    perr = errors.new(errors.is(perr) and perr.code or "ParseError", scrub(msg), {
-      service = svc.name, operation = op_name, request_id = resp.request_id, status = resp.status })
+    -- a decoding failure, or an error document inside a 2xx (EC2)
+    if not errors.is(perr) then
+      perr = errors.new("ParseError", tostring(type(perr) == "table" and perr.message or perr))
+    end
+    perr.code, perr.message = scrub(perr.code), scrub(perr.message)
+    perr.service, perr.operation = svc.name, op_name
+    perr.request_id = perr.request_id or resp.request_id
     return nil, perr, meta
   end
   local ok, why = services.check_output(op, out)
@@ -252,6 +256,8 @@ local function prepare(self, service, op_name, params, opts, level)
   if not ep then return nil, eerr end
 
   local req = codec_for(svc).build(svc, op_name, op, params)
+  -- the path as sent: an endpoint URL may carry a path prefix
+  local path = (ep.path or "") .. req.path
   local observe
   if op.observe_before then
     local obs_op, obs_params = op.observe_before(params)
@@ -260,7 +266,7 @@ local function prepare(self, service, op_name, params, opts, level)
   return setmetatable({
     method = req.method,
     url = ep.url .. req.path .. ((req.query and req.query ~= "") and ("?" .. req.query) or ""),
-    path = req.path,
+    path = path,
     query = req.query or "",
     headers = req.headers or {},
     body = req.body or "",
@@ -286,7 +292,8 @@ end
 -- @tparam[opt] table params operation input (AWS member names)
 -- @tparam[opt] table opts call options (region, acknowledge, allow_undocumented,
 --   unsigned, timeout_ms, max_attempts; credentials is accepted and left to send)
--- @treturn[1] table the request: method, url, path, query, headers ({{name, value}},
+-- @treturn[1] table the request: method, url, path (as sent, with any endpoint path
+--   prefix), query, headers ({{name, value}},
 --   no Authorization: signing happens at send), body, service, operation, region,
 --   signing_name, signing_region, endpoint, mutating, unsigned, the guard inputs
 --   acknowledge and allow_undocumented, timeout_ms, max_attempts, and observe
@@ -417,7 +424,9 @@ local FORM = "application/x-www-form-urlencoded"
 -- body (the query protocol: STS) is presigned as GET with its parameters in
 -- the query, as the AWS CLI does; one with a JSON body cannot be presigned.
 -- The EKS token is `client:presign("sts", "GetCallerIdentity", {}, { expires = 60,
--- headers = { ["x-k8s-aws-id"] = cluster } })`.
+-- headers = { ["x-k8s-aws-id"] = cluster } })`. With temporary credentials the
+-- URL carries the session token (X-Amz-Security-Token), as AWS requires; the
+-- secret key never leaves the signer.
 -- @tparam[opt] table opts expires (seconds, default 3600), headers ({name = value},
 --   signed: the URL's user must send them), region, credentials
 -- @treturn[1] string the URL
