@@ -32,11 +32,8 @@ local secret = require "eksegress.secret"
 
 local M = {}
 
-local function getenv(env, name)
-  local v = (env or os.getenv)(name)
-  if v == "" then return nil end
-  return v
-end
+-- "" counts as unset: the one rule, in eksegress.envvar.
+local getenv = require("eksegress.envvar").get
 
 local function trim(s)
   return (s:gsub("^[ \t]+", ""):gsub("[ \t]+$", ""))

@@ -75,11 +75,8 @@ for _, r in ipairs{ "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southe
   LEGACY_STS[r] = true
 end
 
-local function getenv(env, name)
-  local v = (env or os.getenv)(name)
-  if v == "" then return nil end
-  return v
-end
+-- "" counts as unset: the one rule, in eksegress.envvar.
+local getenv = require("eksegress.envvar").get
 
 --- The partition of a region: aws, aws-cn or aws-us-gov (unknown names that
 -- are not an isolated partition fall back to aws, as botocore does).

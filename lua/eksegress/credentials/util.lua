@@ -22,12 +22,9 @@ function M.is_not_found(err)
   return type(err) == "table" and err.code == M.NOT_FOUND
 end
 
---- Read an environment variable through an injectable reader; "" counts as unset.
-function M.getenv(env, name)
-  local v = (env or os.getenv)(name)
-  if v == "" then return nil end
-  return v
-end
+--- Read an environment variable through an injectable reader; "" counts as
+-- unset (eksegress.envvar, where the rule is written once).
+M.getenv = require("eksegress.envvar").get
 
 --- Read a whole file: text, or nil, err (err.missing = true when it does not exist).
 function M.read_file(path)
