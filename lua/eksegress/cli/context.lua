@@ -11,13 +11,12 @@ local M = {}
 local Ctx = {}
 Ctx.__index = Ctx
 
--- "No timeout" for the AWS CLI's 0: a day bounds even a stuck connection.
-local NO_TIMEOUT_MS = 24 * 3600 * 1000
-
-local function ms(seconds)
+-- The AWS CLI's 0 means "no timeout"; the engine's ceilings (an hour per
+-- attempt, ten minutes to connect) still bound a stuck connection.
+local function ms(seconds, ceiling)
   if seconds == nil then return nil end
-  if seconds == 0 then return NO_TIMEOUT_MS end
-  return math.max(1, math.floor(seconds * 1000))
+  if seconds == 0 then return ceiling end
+  return math.min(ceiling, math.max(1, math.floor(seconds * 1000)))
 end
 
 --- Create the context for one run.
@@ -51,20 +50,20 @@ function Ctx:client_options(target)
     region = target.region or a.region,
     endpoint_url = a.endpoint_url,
     credentials = target.credentials,
-    timeout_ms = ms(a.read_timeout),
-    connect_timeout_ms = ms(a.connect_timeout),
+    timeout_ms = ms(a.read_timeout, 3600000),
+    connect_timeout_ms = ms(a.connect_timeout, 600000),
     ca_bundle = a.ca_bundle,
     env = self.env,
-    runtime = self.runtime,
+    wire_log = a.debug and function(line) self.out:line("debug: " .. line) end or nil,
   }
 end
 
 --- A client for a target ({} = the caller; {profile=}; {credentials=}).
--- Every client of the run shares the first one's runtime.
+-- Every client of the run shares the default runtime (one scheduler; one
+-- engine for clients configured alike).
 function Ctx:client(target)
   local c, err = eksegress.client(self:client_options(target))
   if not c then return nil, err end
-  self.runtime = self.runtime or c.runtime
   self.clients[#self.clients + 1] = c
   return c
 end
@@ -106,8 +105,8 @@ function Ctx:emit(kind, doc, opts)
 end
 
 function Ctx:close()
-  for _, c in ipairs(self.clients) do pcall(c.close, c) end
-  if self.runtime and self.runtime.close then pcall(self.runtime.close, self.runtime) end
+  for _, c in ipairs(self.clients) do c:close() end
+  self.clients = {}
   if self.watching then
     self.core.signal_unwatch("INT")
     self.core.signal_unwatch("TERM")

@@ -108,18 +108,18 @@ end
 
 -- Values argparse takes as strings that need checking before anything runs.
 local function check_globals(args, cmd, out)
-  local function seconds(name, v)
+  local function seconds(name, v, max)
     if v == nil then return nil end
     local n = tonumber(v)
-    if not n or n < 0 or n > 86400 or n ~= n then
-      return nil, ("--%s must be a number of seconds from 0 to 86400 (got %q)"):format(name, v)
+    if not n or n < 0 or n > max or n ~= n then
+      return nil, ("--%s must be a number of seconds from 0 to %d (got %q)"):format(name, max, v)
     end
     return n
   end
   local err
-  args.read_timeout, err = seconds("cli-read-timeout", args.cli_read_timeout)
+  args.read_timeout, err = seconds("cli-read-timeout", args.cli_read_timeout, 3600)
   if err then return nil, err end
-  args.connect_timeout, err = seconds("cli-connect-timeout", args.cli_connect_timeout)
+  args.connect_timeout, err = seconds("cli-connect-timeout", args.cli_connect_timeout, 600)
   if err then return nil, err end
   local formats = cmd.outputs or { "table", "json" }
   if args.output then

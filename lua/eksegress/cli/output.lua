@@ -35,11 +35,15 @@ function M.new(io_, opts)
   }, Out)
   local no_color = opts.no_color or (env("NO_COLOR") or "") ~= "" or env("TERM") == "dumb"
   self.color = self.stdout_tty and not no_color
+  -- A table on a terminal fits its width; a table sent to a file or a pipe
+  -- is not cut at all (nobody's screen to fit).
   self.columns = io_.columns
   if not self.columns then
-    local ok, cols = pcall(core.term_columns, stderr)
-    self.columns = (ok and cols and cols > 0) and cols or 80
+    local cols = self.stdout_tty and core.term_columns(stdout) or 0
+    self.columns = cols > 0 and cols or 1000
   end
+  self.status_columns = self.stderr_tty and core.term_columns(stderr) or 0
+  if self.status_columns <= 0 then self.status_columns = 80 end
   return self
 end
 
@@ -62,7 +66,7 @@ end
 --- The live status line (stderr terminals only; silent otherwise).
 function Out:status(s)
   if not self.stderr_tty then return end
-  if #s > self.columns - 1 then s = s:sub(1, self.columns - 2) .. "~" end
+  if #s > self.status_columns - 1 then s = s:sub(1, self.status_columns - 2) .. "~" end
   self.stderr:write("\r\27[K", s)
   if self.stderr.flush then self.stderr:flush() end
   self.status_shown = true
