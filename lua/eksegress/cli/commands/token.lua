@@ -24,11 +24,16 @@ function M.configure(c)
   c:option("--role-arn", "Assume this role first (session name EKSGetTokenAuth) and sign with it.")
 end
 
+-- A JSON string as Python's json writes it: lua-cjson escapes "/" as "\/",
+-- which means the same but differs from `aws eks get-token`'s bytes.
+local function str(s)
+  return (cjson.encode(s):gsub("\\/", "/"))
+end
+
 -- The key order of `aws eks get-token`'s output, for people who diff them.
 local function render(cred)
   return ('{"kind": %s, "apiVersion": %s, "spec": {}, "status": {"expirationTimestamp": %s, "token": %s}}')
-    :format(cjson.encode(cred.kind), cjson.encode(cred.apiVersion),
-      cjson.encode(cred.status.expirationTimestamp), cjson.encode(cred.status.token))
+    :format(str(cred.kind), str(cred.apiVersion), str(cred.status.expirationTimestamp), str(cred.status.token))
 end
 
 function M.run(ctx, a)
