@@ -94,16 +94,21 @@ describe("a healthy network", function()
       assert.is_nil(r.fix, r.id)
       assert.is_string(r.message)
       assert.is_table(r.resources)
-      assert.is_table(r.evidence)
+      -- an object (the report schema's shape) holding one item per subject examined
+      assert.is_table(r.evidence.items, r.id)
+      assert.is_true(#r.evidence.items >= 1, r.id)
+      local n = 0
+      for _ in pairs(r.evidence) do n = n + 1 end
+      assert.equal(1, n, r.id)
     end
-    assert.same({ blocking = 0, warning = 0, info = 0, passed = 28, failed = 0, not_evaluated = 0,
+    assert.same({ blocking = 0, warnings = 0, info = 0, passed = 28, failed = 0, not_evaluated = 0,
                   not_evaluated_blocking = 0, total = 28, failing = {} }, summary)
     assert.equal("Cluster is ACTIVE", by.cluster_status.title)
   end)
 
   it("finds 443 egress in the second security group only: the union passes", function()
     local by = run(load("healthy"))
-    local ev = by.sg_egress_443.evidence[1]
+    local ev = by.sg_egress_443.evidence.items[1]
     assert.same({ { group = SG_EXTRA, rule = 1, protocol = "tcp", ports = "443", cidr = "0.0.0.0/0" } }, ev.allowed_by)
     assert.same({ SG_CLUSTER, SG_EXTRA }, by.sg_egress_443.resources)
   end)
@@ -114,7 +119,30 @@ describe("a healthy network", function()
     assert.same({ "sso.corp.example" }, by.destination_identity_providers.resources)
     assert.equal("https://sso.corp.example/oauth2/default (TCP 443) must stay reachable from the cluster subnets",
       by.destination_identity_providers.message)
-    assert.equal("AWS_MANAGED", by.egress_mode.evidence[1].controlPlaneEgressMode)
+    assert.equal("AWS_MANAGED", by.egress_mode.evidence.items[1].controlPlaneEgressMode)
+  end)
+end)
+
+describe("the results in the preflight document", function()
+  local schema = require "helpers.schema"
+  local report_json = require "eksegress.report.json"
+
+  it("are valid against docs/schemas/preflight.schema.json for every saved snapshot", function()
+    local clusters = {}
+    for _, name in ipairs({ "healthy", "nacl-deny-before-allow", "main-route-table", "nat-deleted", "igw-only",
+                            "specific-blackhole", "custom-dhcp", "nat-instance-sdc-on", "tgw-pending-acceptance",
+                            "ipv6-no-eigw", "prefix-list" }) do
+      local results, summary = checks.run(load(name))
+      clusters[#clusters + 1] = { account = "111122223333", region = "us-east-1", name = "demo-" .. name,
+        vpc_id = VPC, egress_mode = "AWS_MANAGED", results = results, blocking = summary.blocking,
+        warnings = summary.warnings }
+    end
+    local empty = checks.run({})
+    clusters[#clusters + 1] = { account = "111122223333", region = "us-east-1", name = "unreadable",
+      egress_mode = "UNKNOWN", results = empty, blocking = 0, warnings = 0 }
+    local doc = { schema = "eksegress/preflight/1", generated_at = "2026-06-18T10:00:00Z",
+                  tool = { name = "eksegress", version = "0.1.0" }, clusters = clusters, errors = {} }
+    schema.assert_valid(schema.PREFLIGHT, report_json.encode(doc))
   end)
 end)
 
@@ -126,7 +154,7 @@ describe("network ACL traps", function()
     assert.equal("blocking", r.severity)
     assert.same({ SA, ACL_PRIV, SB }, r.resources)
     assert.same({ rule_number = 90, action = "deny", protocol = "tcp", cidr = "0.0.0.0/0", ports = "443" },
-      r.evidence[1].decided_by)
+      r.evidence.items[1].decided_by)
     assert.equal("aws ec2 create-network-acl-entry --network-acl-id acl-0a1b2c3d4e5f6priv --egress --rule-number 89"
       .. " --protocol tcp --port-range From=443,To=443 --cidr-block 0.0.0.0/0 --rule-action allow --region us-east-1",
       r.fix)
@@ -139,8 +167,8 @@ describe("network ACL traps", function()
     local snap = load("nacl-allow-before-deny")
     assert.same({}, failing(snap))
     local by = run(snap)
-    assert.equal(100, by.nacl_outbound_443.evidence[1].allowed_by[1].rule_number)
-    assert.equal(95, by.nacl_inbound_ephemeral.evidence[1].allowed_by[1].rule_number)
+    assert.equal(100, by.nacl_outbound_443.evidence.items[1].allowed_by[1].rule_number)
+    assert.equal(95, by.nacl_inbound_ephemeral.evidence.items[1].allowed_by[1].rule_number)
   end)
 
   it("with nothing allowing it, the implicit deny blocks", function()
@@ -151,7 +179,7 @@ describe("network ACL traps", function()
     table.remove(acl.Entries, 2)
     local r = run(snap).nacl_outbound_10250
     assert.equal("fail", r.status)
-    assert.equal("implicit deny", r.evidence[1].decided_by)
+    assert.equal("implicit deny", r.evidence.items[1].decided_by)
     assert.equal("aws ec2 create-network-acl-entry --network-acl-id acl-0a1b2c3d4e5f6priv --egress --rule-number 101"
       .. " --protocol tcp --port-range From=10250,To=10250 --cidr-block 10.0.0.0/16 --rule-action allow"
       .. " --region us-east-1", r.fix)
@@ -170,8 +198,8 @@ describe("network ACL traps", function()
     acl.Associations = { acl.Associations[1] } -- subnet B falls back to the default ACL (allow all)
     local r = run(snap).nacl_outbound_443
     assert.equal("pass", r.status)
-    assert.equal("the VPC's default network ACL", r.evidence[2].selected_by)
-    assert.equal("acl-0a1b2c3d4e5f6def1", r.evidence[2].network_acl)
+    assert.equal("the VPC's default network ACL", r.evidence.items[2].selected_by)
+    assert.equal("acl-0a1b2c3d4e5f6def1", r.evidence.items[2].network_acl)
   end)
 end)
 
@@ -185,8 +213,8 @@ describe("route traps", function()
       .. "association) has no route for 0.0.0.0/0", r.message)
     assert.equal("aws ec2 associate-route-table --route-table-id rtb-0a1b2c3d4e5f6priv --subnet-id "
       .. "subnet-0b00000000000000b --region us-east-1", r.fix)
-    assert.equal("fail", r.evidence[2].status)
-    assert.equal("pass", r.evidence[1].status)
+    assert.equal("fail", r.evidence.items[2].status)
+    assert.equal("pass", r.evidence.items[1].status)
   end)
 
   it("a main route table with a default route serves the unassociated subnet", function()
@@ -216,7 +244,7 @@ describe("route traps", function()
     local r = run(snap).egress_device_nat
     assert.equal("subnet-0a00000000000000a: NAT gateway nat-0a1b2c3d4e5f60001 is FAILED (Gateway.NotAttached); "
       .. "subnet-0b00000000000000b: NAT gateway nat-0a1b2c3d4e5f60001 is FAILED (Gateway.NotAttached)", r.message)
-    assert.same({ code = "Gateway.NotAttached" }, r.evidence[1].failure)
+    assert.same({ code = "Gateway.NotAttached" }, r.evidence.items[1].failure)
     snap.NatGateways[1].State = "pending"
     assert.equal("aws ec2 wait nat-gateway-available --nat-gateway-ids nat-0a1b2c3d4e5f60001 --region us-east-1",
       run(snap).egress_device_nat.fix)
@@ -227,7 +255,7 @@ describe("route traps", function()
     assert.same({ "route_igw_only" }, failing(snap))
     local r = run(snap).route_igw_only
     assert.equal("blocking", r.severity)
-    assert.matches("no public IPv4", r.evidence[1].reason)
+    assert.matches("no public IPv4", r.evidence.items[1].reason)
     assert.equal("aws ec2 replace-route --route-table-id rtb-0a1b2c3d4e5f6priv --destination-cidr-block 0.0.0.0/0 "
       .. "--nat-gateway-id nat-0a1b2c3d4e5f60001 --region us-east-1", r.fix)
   end)
@@ -238,7 +266,7 @@ describe("route traps", function()
     local by, summary = run(snap)
     assert.equal("warning", by.route_specific_blackhole.severity)
     assert.equal(0, summary.blocking)
-    assert.equal(1, summary.warning)
+    assert.equal(1, summary.warnings)
     assert.equal("aws ec2 delete-route --route-table-id rtb-0a1b2c3d4e5f6priv --destination-cidr-block "
       .. "203.0.113.0/24 --region us-east-1", by.route_specific_blackhole.fix)
     assert.equal("pass", by.route_blackhole.status)
@@ -323,13 +351,13 @@ describe("security groups", function()
     -- 10250 is allowed by a reference to the node security group
     assert.equal("pass", by.sg_egress_10250.status)
     assert.same({ { group = SG_CLUSTER, rule = 1, references = "sg-0d0de50de50de0001", ports = "10250" } },
-      by.sg_egress_10250.evidence[1].allowed_by)
+      by.sg_egress_10250.evidence.items[1].allowed_by)
   end)
 
   it("a prefix-list reference is resolved through its entries", function()
     local snap = load("prefix-list")
     assert.same({}, failing(snap))
-    local ev = run(snap).sg_egress_443.evidence[1]
+    local ev = run(snap).sg_egress_443.evidence.items[1]
     assert.same({ "pl-0e7a0e7a0e7a00001", "pl-0e7a0e7a0e7a00001" }, { ev.allowed_by[1].prefix_list,
                                                                      ev.allowed_by[2].prefix_list })
     snap.ManagedPrefixLists[1].Entries = { { Cidr = "0.0.0.0/1" } }
@@ -425,7 +453,7 @@ describe("DNS", function()
     local r = run(snap).dhcp_amazon_dns
     assert.equal("warning", r.severity)
     assert.matches("10.250.0.10, 10.250.0.11", r.message, 1, true)
-    assert.same({ "10.250.0.10", "10.250.0.11" }, r.evidence[1].domain_name_servers)
+    assert.same({ "10.250.0.10", "10.250.0.11" }, r.evidence.items[1].domain_name_servers)
   end)
 
   it("the VPC resolver named by address (base + 2) is AmazonProvidedDNS", function()
@@ -589,6 +617,7 @@ describe("missing inputs are never passed silently", function()
     for _, r in ipairs(results) do
       assert.equal("not_evaluated", r.status, r.id)
       assert.is_true(#r.message > 0, r.id)
+      assert.is_true(r.evidence == nil or #r.evidence.items > 0, r.id)
     end
     assert.equal(28, summary.not_evaluated)
   end)
@@ -629,5 +658,102 @@ describe("checks.run options", function()
     assert.has_error(function() checks.run({}, { nope = true }) end, nil)
     assert.has_error(function() checks.run({}, { checks = { "no_such_check" } }) end)
     assert.has_error(function() checks.run({}, { egress_destinations = { "not-a-cidr" } }) end)
+  end)
+end)
+
+-- Network ACL evaluation exactly as EC2 does it (checks.nacl_decision): the
+-- entries of one direction and address family, in rule-number order, first match
+-- wins, the implicit deny last; a requirement holds when every packet it
+-- describes (ports x addresses) is allowed.
+local function e(n, proto, action, egress, block, from, to)
+  local t = { RuleNumber = n, Protocol = proto, RuleAction = action, Egress = egress }
+  if block:find(":", 1, true) then t.Ipv6CidrBlock = block else t.CidrBlock = block end
+  if from then t.PortRange = { From = from, To = to or from } end
+  return t
+end
+
+local function allowed(entries, egress, target, lo, hi)
+  return checks.nacl_decision(entries, egress, target, lo, hi or lo).allowed
+end
+
+describe("checks.nacl_decision", function()
+  it("a deny numbered before an allow decides", function()
+    local entries = { e(100, "6", "allow", true, "0.0.0.0/0", 443), e(90, "6", "deny", true, "0.0.0.0/0", 443) }
+    local d = checks.nacl_decision(entries, true, "0.0.0.0/0", 443, 443)
+    assert.is_false(d.allowed)
+    assert.equal(90, d.decided_by.RuleNumber)
+  end)
+
+  it("an allow numbered before a deny decides, whatever the list order", function()
+    local entries = { e(110, "6", "deny", true, "0.0.0.0/0", 443), e(100, "6", "allow", true, "0.0.0.0/0", 443) }
+    local d = checks.nacl_decision(entries, true, "0.0.0.0/0", 443, 443)
+    assert.is_true(d.allowed)
+    assert.equal(100, d.allowed_by[1].RuleNumber)
+  end)
+
+  it("no matching entry is the implicit deny", function()
+    local d = checks.nacl_decision({ e(100, "6", "allow", true, "10.0.0.0/8", 443) }, true, "0.0.0.0/0", 443, 443)
+    assert.is_false(d.allowed)
+    assert.equal("implicit deny", d.decided_by)
+  end)
+
+  it("a deny that hits only part of the traffic still blocks that part", function()
+    local entries = { e(90, "6", "deny", true, "192.0.2.0/24", 443), e(100, "-1", "allow", true, "0.0.0.0/0") }
+    assert.is_false(allowed(entries, true, "0.0.0.0/0", 443))
+    -- but not traffic it cannot touch
+    assert.is_true(allowed(entries, true, "10.0.0.0/16", 443))
+  end)
+
+  it("a deny after an earlier allow covered the same packets changes nothing", function()
+    local entries = { e(50, "6", "allow", true, "10.0.0.0/8", 443), e(60, "6", "deny", true, "10.0.0.0/8", 443),
+                      e(100, "6", "allow", true, "0.0.0.0/0", 443) }
+    assert.is_true(allowed(entries, true, "0.0.0.0/0", 443))
+  end)
+
+  it("allows that together cover the ports and addresses are enough", function()
+    local entries = { e(100, "6", "allow", false, "0.0.0.0/1", 1024, 65535),
+                      e(101, "6", "allow", false, "128.0.0.0/1", 1024, 40000),
+                      e(102, "6", "allow", false, "128.0.0.0/1", 40001, 65535) }
+    assert.is_true(allowed(entries, false, "0.0.0.0/0", 1024, 65535))
+    table.remove(entries, 3)
+    assert.is_false(allowed(entries, false, "0.0.0.0/0", 1024, 65535))
+  end)
+
+  it("a deny on other ports does not match", function()
+    local entries = { e(90, "6", "deny", true, "0.0.0.0/0", 22), e(100, "6", "allow", true, "0.0.0.0/0", 443) }
+    assert.is_true(allowed(entries, true, "0.0.0.0/0", 443))
+  end)
+
+  it("protocol -1 matches every port even with a port range present; UDP and ICMP never match TCP", function()
+    assert.is_true(allowed({ e(100, "-1", "allow", true, "0.0.0.0/0", 53) }, true, "0.0.0.0/0", 443))
+    assert.is_false(allowed({ e(100, "17", "allow", true, "0.0.0.0/0", 0, 65535) }, true, "0.0.0.0/0", 443))
+    assert.is_true(allowed({ e(90, "1", "deny", true, "0.0.0.0/0"), e(100, "6", "allow", true, "0.0.0.0/0", 443) },
+      true, "0.0.0.0/0", 443))
+    assert.is_true(allowed({ e(100, "tcp", "allow", true, "0.0.0.0/0", 443) }, true, "0.0.0.0/0", 443))
+  end)
+
+  it("keeps the directions apart", function()
+    local entries = { e(100, "6", "allow", false, "0.0.0.0/0", 443) }
+    assert.is_false(allowed(entries, true, "0.0.0.0/0", 443))
+    assert.is_true(allowed(entries, false, "0.0.0.0/0", 443))
+  end)
+
+  it("evaluates IPv4 and IPv6 entries separately", function()
+    local entries = { e(100, "-1", "allow", true, "0.0.0.0/0"), e(101, "-1", "deny", true, "::/0") }
+    assert.is_true(allowed(entries, true, "0.0.0.0/0", 443))
+    assert.is_false(allowed(entries, true, "::/0", 443))
+    entries[2] = e(101, "6", "allow", true, "::/0", 443)
+    assert.is_true(allowed(entries, true, "::/0", 443))
+  end)
+
+  it("compares actions case-insensitively and accepts text numbers", function()
+    local entries = { { RuleNumber = "90", Protocol = "6", RuleAction = "DENY", Egress = "true",
+                        CidrBlock = "0.0.0.0/0", PortRange = { From = "443", To = "443" } },
+                      e(100, "6", "allow", true, "0.0.0.0/0", 443) }
+    assert.is_false(allowed(entries, true, "0.0.0.0/0", 443))
+  end)
+
+  it("raises for a target that is not a CIDR block (misuse)", function()
+    assert.has_error(function() checks.nacl_decision({}, true, "nope", 1, 2) end)
   end)
 end)

@@ -8,7 +8,8 @@
 --     if summary.blocking > 0 then ... end
 --
 -- Each result: `{id, status = "pass"|"fail"|"not_evaluated", severity =
--- "blocking"|"warning"|"info", title, message, resources = {ids}, evidence = {items},
+-- "blocking"|"warning"|"info", title, message, resources = {ids}, evidence =
+-- {items = {one table per subnet, address family or target examined}} or nil,
 -- fix = "aws ..." (failures, when a command can fix it)}`. A check whose inputs are
 -- missing from the snapshot reports `not_evaluated` with the reason; it never
 -- passes silently. Checks that do not apply (an IPv6 check on an IPv4 cluster, a
@@ -1092,7 +1093,8 @@ function E.egress_device_nat_upstream(ctx)
     if not ctx.snap.NatGateways then return not_evaluated(missing(ctx, "NatGateways", "the NAT gateways")) end
     local nat = index(ctx.snap.NatGateways, "NatGatewayId")[nat_id]
     if not nat or lower(nat.State) ~= "available" then
-      return pass(("%s: NAT gateway %s is not available (see egress_device_nat)"):format(id, nat_id))
+      return pass(("%s: NAT gateway %s is not available (see egress_device_nat)"):format(id, nat_id),
+        { subnet = id, nat_gateway = nat_id })
     end
     if lower(nat.ConnectivityType) == "private" then
       return not_evaluated(("%s: %s is a private NAT gateway; its upstream path is not checked"):format(id, nat_id))
@@ -1232,7 +1234,10 @@ local function attached_to(gateway, vpc_id)
 end
 
 function E.ipv6_egress_only(ctx)
-  if ctx.cluster and not ctx.ipv6 then return pass("not an IPv6 cluster") end
+  if ctx.cluster and not ctx.ipv6 then
+    local knc = ctx.cluster.kubernetesNetworkConfig
+    return pass("not an IPv6 cluster", { ip_family = type(knc) == "table" and knc.ipFamily or "ipv4" })
+  end
   if not ctx.cluster then return not_evaluated(missing(ctx, "cluster", "the cluster (its IP family)")) end
   return with_routes(ctx, 6, function(id, s, info)
     local rt = info.table.RouteTableId
@@ -1519,6 +1524,9 @@ local function check_opts(opts)
   return opts
 end
 
+-- Failed checks per severity, named as the preflight document names them.
+local SUMMARY_KEY = { [BLOCKING] = "blocking", [WARNING] = "warnings", [INFO] = "info" }
+
 --- Run the checks over a snapshot.
 -- @param snap the snapshot (see eksegress.workflows.preflight.snapshot)
 -- @tparam[opt] table opts
@@ -1530,7 +1538,7 @@ end
 --   `egress_destinations`: CIDRs that TCP 443 must reach (default 0.0.0.0/0, and
 --     ::/0 for IPv6 clusters), e.g. the webhook and OIDC addresses;
 --   `cluster_name`: for fix commands when the snapshot has no cluster.
--- @return results (list, report order), summary `{blocking, warning, info (failed
+-- @return results (list, report order), summary `{blocking, warnings, info (failed
 --   checks per severity), passed, failed, not_evaluated, not_evaluated_blocking,
 --   total, failing = {ids of failed checks, report order}}`
 function M.run(snap, opts)
@@ -1543,14 +1551,17 @@ function M.run(snap, opts)
     for _, id in ipairs(opts.checks) do wanted[id] = true end
   end
   local results = {}
-  local summary = { blocking = 0, warning = 0, info = 0, passed = 0, failed = 0, not_evaluated = 0,
+  local summary = { blocking = 0, warnings = 0, info = 0, passed = 0, failed = 0, not_evaluated = 0,
                     not_evaluated_blocking = 0, total = 0, failing = {} }
   for _, d in ipairs(DEFS) do
     if not wanted or wanted[d.id] then
       local o = E[d.id](ctx)
-      -- Evidence is always a list of items (one per subnet, family or target).
-      local evidence = o.evidence
-      if not o.combined then evidence = evidence and { evidence } or {} end
+      -- Evidence is an object whose `items` list what was examined (one per subnet,
+      -- address family or target), each with what decided it.
+      -- Absent when nothing could be examined.
+      local items = o.evidence
+      if not o.combined then items = items and { items } or {} end
+      local evidence = #items > 0 and { items = items } or nil
       local r = { id = d.id, status = o.status, severity = d.severity, title = d.title, message = o.message,
                   resources = o.resources or {}, evidence = evidence,
                   fix = o.status == "fail" and o.fix or nil }
@@ -1560,7 +1571,8 @@ function M.run(snap, opts)
         summary.passed = summary.passed + 1
       elseif r.status == "fail" then
         summary.failed = summary.failed + 1
-        summary[d.severity] = summary[d.severity] + 1
+        local key = SUMMARY_KEY[d.severity]
+        summary[key] = summary[key] + 1
         summary.failing[#summary.failing + 1] = d.id
       else
         summary.not_evaluated = summary.not_evaluated + 1
