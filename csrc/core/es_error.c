@@ -27,6 +27,8 @@ static const struct es_errinfo es_errors[] = {
   {ES_EGUARD, "GuardRefused", "refused by the irreversibility guard"},
   {ES_ENOTFOUND, "NotFound", "not found"},
   {ES_EHTTP, "HttpError", "transport failure"},
+  {ES_EIO, "IoError", "input/output error"},
+  {ES_ENOTREG, "NotARegularFile", "not a regular file"},
 };
 
 static const struct es_errinfo *es_errlookup(int code)

@@ -25,6 +25,8 @@
 #define ES_EGUARD    -14   /* refused by the irreversibility guard */
 #define ES_ENOTFOUND -15   /* lookup failed */
 #define ES_EHTTP     -16   /* other transport failure */
+#define ES_EIO       -17   /* I/O failure (open, read, write, pipe, spawn) */
+#define ES_ENOTREG   -18   /* a path that must be a regular file is not one */
 
 /* A static, human-readable description of an ES_E* code ("unknown error" otherwise). */
 const char *es_strerror(int code);
