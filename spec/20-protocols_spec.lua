@@ -5,6 +5,7 @@
 -- hand-built trees, which need nothing compiled.
 local services = require "eksegress.services"
 local query = require "eksegress.protocols.query"
+local common = require "eksegress.protocols.common"
 local ec2 = require "eksegress.protocols.ec2"
 local restjson = require "eksegress.protocols.restjson"
 local json = require "eksegress.protocols.json"
@@ -60,24 +61,24 @@ local function build_error(svcname, opname, params)
 end
 
 ---------------------------------------------------------------------------------------
-describe("query.percent_encode", function()
+describe("common.percent_encode", function()
   it("keeps only the SigV4 unreserved set", function()
-    assert.equal("AZaz09-_.~", query.percent_encode("AZaz09-_.~"))
-    assert.equal("a%20b%2Bc%2Fd%3Ae%3Df%26g%3Fh%25i%2Aj", query.percent_encode("a b+c/d:e=f&g?h%i*j"))
-    assert.equal("caf%C3%A9%20%E2%98%BA", query.percent_encode("café ☺"))
-    assert.equal("%00%0A%7F%FF", query.percent_encode("\0\n\127\255"))
+    assert.equal("AZaz09-_.~", common.percent_encode("AZaz09-_.~"))
+    assert.equal("a%20b%2Bc%2Fd%3Ae%3Df%26g%3Fh%25i%2Aj", common.percent_encode("a b+c/d:e=f&g?h%i*j"))
+    assert.equal("caf%C3%A9%20%E2%98%BA", common.percent_encode("café ☺"))
+    assert.equal("%00%0A%7F%FF", common.percent_encode("\0\n\127\255"))
   end)
 end)
 
-describe("query.format_number", function()
+describe("common.format_number", function()
   it("gives integers as integers and floats in their shortest form", function()
-    assert.equal("5", query.format_number(5))
-    assert.equal("5", query.format_number(5.0))
-    assert.equal("0.1", query.format_number(0.1))
-    assert.equal("1700000000.123", query.format_number(1700000000.123))
-    assert.equal("-2.5", query.format_number(-2.5))
-    assert.is_nil(query.format_number(0 / 0))
-    assert.is_nil(query.format_number(math.huge))
+    assert.equal("5", common.format_number(5))
+    assert.equal("5", common.format_number(5.0))
+    assert.equal("0.1", common.format_number(0.1))
+    assert.equal("1700000000.123", common.format_number(1700000000.123))
+    assert.equal("-2.5", common.format_number(-2.5))
+    assert.is_nil(common.format_number(0 / 0))
+    assert.is_nil(common.format_number(math.huge))
   end)
 end)
 
