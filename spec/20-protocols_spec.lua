@@ -325,6 +325,50 @@ describe("restjson.parse", function()
     assert.equal("ParseError", err.code)
   end)
 
+  it("regression: a 16 MiB body of tiny values is a ParseError naming the limit, not 485 MB", function()
+    -- {"clusters":[0,0,...]}: 16 MiB of text, 8 million values.
+    local n = (16 * 1024 * 1024 - 16) // 2
+    local body = '{"clusters":[' .. string.rep("0,", n - 1) .. "0]}"
+    local before = collectgarbage("count")
+    local out, err = parse("eks", "ListClusters", body)
+    local grew_kb = collectgarbage("count") - before
+    assert.is_nil(out)
+    assert.equal("ParseError", err.code)
+    assert.equal("JsonTooLarge", err.reason)
+    assert.equal("JSON response refused: JSON document has more than 1000000 values (max_values)", err.message)
+    assert.equal("ListClusters", err.operation)
+    -- Nothing was decoded: the Lua heap grew by far less than the body itself.
+    assert.is_true(grew_kb < #body / 1024, ("grew %.0f kB"):format(grew_kb))
+  end)
+
+  it("regression: JSON nested past 64 levels is a ParseError naming the limit", function()
+    local deep = string.rep('{"a":', 65) .. "1" .. string.rep("}", 65)
+    local out, err = parse("eks", "DescribeCluster", deep)
+    assert.is_nil(out)
+    assert.equal("JsonTooDeep", err.reason)
+    assert.truthy(err.message:find("64 levels (max_depth)", 1, true), err.message)
+    assert(parse("eks", "DescribeCluster", string.rep('{"a":', 64) .. "1" .. string.rep("}", 64)))
+    out, err = parse("organizations", "ListAccounts", '{"Accounts":' .. string.rep("[", 100) .. string.rep("]", 100) .. "}")
+    assert.is_nil(out)
+    assert.equal("JsonTooDeep", err.reason)
+  end)
+
+  it("the bounds scanner and the decoder agree on what is JSON", function()
+    local cjson = require "cjson.safe"
+    local core = require "eksegress.core"
+    for _, doc in ipairs({ '{}', '{"a":[1,2.5,-3e2,true,false,null,"x\\u00e9\\n"]}', ' {"a" : {} } ',
+                           '{"":""}', '[{}]', '"s"', "0", "-0.0E+1" }) do
+      assert.is_truthy(core.json_check(doc), doc)
+      assert.is_not_nil(cjson.decode(doc), doc)
+    end
+    for _, doc in ipairs({ "", "{", "{a:1}", "[1,]", "{\"a\":1,}", "01", "1.", "NaN", "0x10", "'a'",
+                           "[1]x", "\"\\x\"" }) do
+      local fine, err = core.json_check(doc)
+      assert.is_nil(fine, doc)
+      assert.equal("JsonParseError", err.code, doc)
+    end
+  end)
+
   it("never raises on arbitrary bytes", function()
     local rng = 12345
     local function rand(n)
