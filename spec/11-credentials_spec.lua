@@ -280,7 +280,6 @@ describe("chain order", function()
   end)
 
   it("provider_for (the client's entry) and resolve", function()
-    local settings = require "eksegress.settings"
     local s = assert(settings.resolve{ env = envfn(ENV_KEYS), config = view_of("") })
     local ctx = fake_ctx()
     local p = assert(credentials.provider_for({}, s, ctx))

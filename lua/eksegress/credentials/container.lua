@@ -103,9 +103,9 @@ function P:token()
 end
 
 local function parse(body)
-  local doc, why, reason = common.json_decode(body or "")
+  local doc, refused, reason = common.json_decode(body or "")
   if reason then
-    return nil, U.err("InvalidContainerResponse", "container credentials response refused: " .. why,
+    return nil, U.err("InvalidContainerResponse", "container credentials response refused: " .. refused,
       { reason = reason })
   end
   if type(doc) ~= "table" or type(doc.AccessKeyId) ~= "string" or doc.AccessKeyId == ""
