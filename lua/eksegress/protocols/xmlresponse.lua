@@ -10,10 +10,11 @@ local xmltable = require "eksegress.protocols.xmltable"
 
 local M = {}
 
---- The xmltable options of a service: its list element names (xml_lists) and
--- whether a blank "...Set" leaf is an empty list (xml_set_suffix).
+--- The xmltable options of a service: its list and map element names
+-- (xml_lists, xml_maps) and whether a blank "...Set" leaf is an empty list
+-- (xml_set_suffix).
 function M.xml_opts(svc)
-  return { lists = svc.xml_lists, set_suffix = svc.xml_set_suffix }
+  return { lists = svc.xml_lists, maps = svc.xml_maps, set_suffix = svc.xml_set_suffix }
 end
 
 --- Decode the body of a 2xx XML response: tree, or nil, err. An empty body is an error
