@@ -39,7 +39,7 @@ end
 --- Send a signal ("TERM", "KILL", ...) to pid (a negative pid: its process
 -- group); true if it was delivered.
 function M.signal(pid, sig)
-  return os.execute(("kill -%s -- %d 2>/dev/null"):format(sig, math.tointeger(pid))) == true
+  return os.execute(("kill -s %s -- %d 2>/dev/null"):format(sig, math.tointeger(pid))) == true
 end
 
 -- Wait (bounded) until pid is gone. Returns true when it is.
