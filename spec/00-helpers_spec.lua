@@ -4,7 +4,8 @@ local proc = require "helpers.process"
 
 describe("helpers.process.spawn_and_wait", function()
   it("starts a helper, waits for its line, returns pid, captures and port; stop ends it", function()
-    local h = proc.spawn_and_wait("sh -c 'echo starting; sleep 0.2; echo \"listening on 127.0.0.1:4321\"; exec sleep 60'",
+    local h = proc.spawn_and_wait(
+      "sh -c 'echo starting; sleep 0.2; echo \"listening on 127.0.0.1:4321\"; exec sleep 60'",
       "listening on (127%.0%.0%.1:(%d+))")
     assert.is_true(h:alive())
     assert.same({ "127.0.0.1:4321", "4321" }, h.captures)

@@ -258,8 +258,8 @@ describe("Lua layers", function()
       local ok, later = pcall(require, "eksegress.not_yet")
       local gone = require "eksegress.gone"
     ]]) }
-    local e, missing = edges_of(fake)
-    assert.same({ "errors.lua requires eksegress.gone, which does not exist" }, missing)
+    local e, absent = edges_of(fake)
+    assert.same({ "errors.lua requires eksegress.gone, which does not exist" }, absent)
     local v = violations(fake, e)
     assert.same({
       "eksegress.report.table is pure (report) but requires eksegress.runtime (runtime)",

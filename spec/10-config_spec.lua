@@ -176,6 +176,10 @@ describe("config", function()
     assert.equal("/dev/zero", err.file)
     assert.equal("cannot read the config file: /dev/zero is a character device, not a regular file",
       err.message)
+    -- /dev/null keeps meaning "no file", as it does for the AWS CLI.
+    view = assert(config.load{ env = envfn{ HOME = "/nonexistent", AWS_CONFIG_FILE = "/dev/null",
+      AWS_SHARED_CREDENTIALS_FILE = "/dev/null" } })
+    assert.same({}, view:profile_names())
   end)
 
   it("regression: AWS_CONFIG_FILE naming a FIFO with no writer is refused, never a hang", function()

@@ -6,7 +6,9 @@
  * without end, a FIFO would block the process forever at open() or read(). So
  * the file is opened with O_NONBLOCK (opening a FIFO then returns at once), it
  * must be a regular file (fstat on the open descriptor: no race with a rename),
- * and at most max_bytes are read.
+ * and at most max_bytes are read. The one exception is the null device, which
+ * reads as an empty file (AWS_CONFIG_FILE=/dev/null is the usual way to say
+ * "no config file"); it is recognised by its device number, not its path.
  *
  * The buffer may hold secrets (a credentials file): every intermediate copy is
  * zeroed, and the caller releases the result with es_buf_wipe_free.
@@ -38,7 +40,8 @@ const char *es_file_kind_name(enum es_file_kind k);
 /*
  * Read the regular file at path (NUL-terminated) into out (which must be empty,
  * ES_BUF_INIT). Returns:
- *   ES_OK        out holds the contents (out->len <= max_bytes; NUL-terminated);
+ *   ES_OK        out holds the contents (out->len <= max_bytes; NUL-terminated;
+ *                empty for the null device);
  *   ES_ENOTFOUND the path does not exist (ENOENT, or a non-directory in the path);
  *   ES_ENOTREG   it is a directory, FIFO, device or socket (*kind says which);
  *   ES_ETOOBIG   it holds more than max_bytes bytes;
