@@ -3,6 +3,7 @@ local cjson = require "cjson.safe"
 local config = require "eksegress.config"
 local settings = require "eksegress.settings"
 local endpoints = require "eksegress.endpoints"
+local fx = require "helpers.fixtures"
 local proc = require "helpers.process"
 
 local FIXTURES = "spec/fixtures/sdk-config/"
@@ -183,10 +184,9 @@ describe("config", function()
   end)
 
   it("regression: AWS_CONFIG_FILE naming a FIFO with no writer is refused, never a hang", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p '" .. dir .. "' && mkfifo '" .. dir .. "/fifo'"))
-    finally(function() os.execute("rm -rf '" .. dir .. "'") end)
+    local dir, remove = fx.tmpdir()
+    finally(remove)
+    fx.mkfifo(dir .. "/fifo")
     -- The witness: a child interpreter loads the files and must come back (a
     -- blocking open() would keep it there; run_lua fails the spec as a hang).
     local r = proc.run_lua(([[
@@ -202,10 +202,9 @@ describe("config", function()
 
   it("regression: a credentials file over 16 MiB, or a directory, is refused", function()
     assert.equal(16 * 1024 * 1024, config.MAX_FILE_BYTES)
-    local dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p '" .. dir .. "/d'"))
-    finally(function() os.execute("rm -rf '" .. dir .. "'") end)
+    local dir, remove = fx.tmpdir()
+    finally(remove)
+    assert(os.execute("mkdir '" .. dir .. "/d'"))
     local f = assert(io.open(dir .. "/big", "wb"))
     f:write("[default]\n", string.rep("#", config.MAX_FILE_BYTES))
     f:close()

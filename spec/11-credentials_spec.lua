@@ -13,6 +13,7 @@ local web_identity = require "eksegress.credentials.web_identity"
 local container = require "eksegress.credentials.container"
 local imds = require "eksegress.credentials.imds"
 local cache = require "eksegress.credentials.cache"
+local fx = require "helpers.fixtures"
 local proc = require "helpers.process"
 
 local SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -807,16 +808,15 @@ describe("web identity", function()
 end)
 
 describe("token files are bounded", function()
-  local dir
+  local dir, remove
   setup(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p '" .. dir .. "' && mkfifo '" .. dir .. "/fifo'"))
+    dir, remove = fx.tmpdir()
+    fx.mkfifo(dir .. "/fifo")
     local f = assert(io.open(dir .. "/big", "wb"))
     f:write(string.rep("t", U.TOKEN_FILE_MAX + 1))
     f:close()
   end)
-  teardown(function() os.execute("rm -rf '" .. dir .. "'") end)
+  teardown(function() remove() end)
 
   local function web(file)
     return web_identity.new{ role_arn = "arn:aws:iam::1:role/r", token_file = file }

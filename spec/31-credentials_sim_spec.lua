@@ -13,6 +13,7 @@ local cjson = require "cjson"
 local eksegress = require "eksegress"
 local secret = require "eksegress.secret"
 local H = require "helpers.sim"
+local fx = require "helpers.fixtures"
 local proc = require "helpers.process"
 
 local F = "spec/fixtures/credentials/"
@@ -361,10 +362,9 @@ describe("hangs and special files (issue 8.8, 8.9, 8.12)", function()
   end)
 
   it("regression: AWS_CONFIG_FILE naming a FIFO is a clear client error, never a hang", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p '" .. dir .. "' && mkfifo '" .. dir .. "/config'"))
-    finally(function() os.execute("rm -rf '" .. dir .. "'") end)
+    local dir, remove = fx.tmpdir()
+    finally(remove)
+    fx.mkfifo(dir .. "/config")
     -- The witness: the child creates the client and comes back with the error.
     local r = proc.run_lua(([[
       local env = { AWS_CONFIG_FILE = %q, AWS_SHARED_CREDENTIALS_FILE = "/nonexistent",

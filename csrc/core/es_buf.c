@@ -24,7 +24,9 @@ static size_t grown_cap(const struct es_buf *b, size_t extra)
   return ncap;
 }
 
-int es_buf_reserve(struct es_buf *b, size_t extra)
+/* Grow b to hold extra more bytes; wipe: never leave the old contents behind
+   in freed memory (no realloc, which may free the old block uncleared). */
+static int reserve(struct es_buf *b, size_t extra, int wipe)
 {
   size_t ncap = grown_cap(b, extra);
   char *p;
@@ -32,36 +34,29 @@ int es_buf_reserve(struct es_buf *b, size_t extra)
     return ES_OK;
   if(ncap == (size_t)-1)
     return ES_ENOMEM;
-  p = realloc(b->data, ncap);
+  p = wipe ? malloc(ncap) : realloc(b->data, ncap);
   if(!p)
     return ES_ENOMEM;
+  if(wipe && b->data) {
+    memcpy(p, b->data, b->len + 1);
+    OPENSSL_cleanse(b->data, b->cap);
+    free(b->data);
+  }
+  else if(!b->data)
+    p[0] = '\0';
   b->data = p;
   b->cap = ncap;
   return ES_OK;
 }
 
+int es_buf_reserve(struct es_buf *b, size_t extra)
+{
+  return reserve(b, extra, 0);
+}
+
 int es_buf_reserve_secret(struct es_buf *b, size_t extra)
 {
-  size_t ncap = grown_cap(b, extra);
-  char *p;
-  if(ncap == 0)
-    return ES_OK;
-  if(ncap == (size_t)-1)
-    return ES_ENOMEM;
-  /* Not realloc: it may free the old block without clearing it. */
-  p = malloc(ncap);
-  if(!p)
-    return ES_ENOMEM;
-  if(b->data) {
-    memcpy(p, b->data, b->len + 1);
-    OPENSSL_cleanse(b->data, b->cap);
-    free(b->data);
-  }
-  else
-    p[0] = '\0';
-  b->data = p;
-  b->cap = ncap;
-  return ES_OK;
+  return reserve(b, extra, 1);
 }
 
 int es_buf_append(struct es_buf *b, const void *p, size_t n)

@@ -8,7 +8,6 @@
 #include "jsonbound.h"
 #include "es_error.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,17 +36,6 @@ struct scan {
   enum es_json_limit exceeded;
   const char *why;    /* the parse error, for the message */
 };
-
-static void set_err(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *buf, size_t len, const char *fmt, ...)
-{
-  va_list ap;
-  if(!buf || !len)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(buf, len, fmt, ap);
-  va_end(ap);
-}
 
 static int is_ws(unsigned char c)
 {
@@ -136,43 +124,38 @@ static int scan_string(struct scan *s)
   return ES_OK;
 }
 
+/* One or more digits from *i (advanced past them); 0 when there is none. */
+static int digits(const struct scan *s, size_t *i)
+{
+  size_t start = *i;
+  while(*i < s->len && is_digit(s->p[*i]))
+    (*i)++;
+  return *i > start;
+}
+
 /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
 static int scan_number(struct scan *s)
 {
   size_t i = s->i;
+  int good;
   if(s->p[i] == '-')
     i++;
   if(i < s->len && s->p[i] == '0')
+    good = (i++, 1);
+  else
+    good = digits(s, &i);
+  if(good && i < s->len && s->p[i] == '.') {
     i++;
-  else if(i < s->len && is_digit(s->p[i]))
-    while(i < s->len && is_digit(s->p[i]))
-      i++;
-  else {
-    s->i = i;
-    return fail(s, "bad number");
+    good = digits(s, &i);
   }
-  if(i < s->len && s->p[i] == '.') {
-    i++;
-    if(i >= s->len || !is_digit(s->p[i])) {
-      s->i = i;
-      return fail(s, "bad number");
-    }
-    while(i < s->len && is_digit(s->p[i]))
-      i++;
-  }
-  if(i < s->len && (s->p[i] == 'e' || s->p[i] == 'E')) {
+  if(good && i < s->len && (s->p[i] == 'e' || s->p[i] == 'E')) {
     i++;
     if(i < s->len && (s->p[i] == '+' || s->p[i] == '-'))
       i++;
-    if(i >= s->len || !is_digit(s->p[i])) {
-      s->i = i;
-      return fail(s, "bad number");
-    }
-    while(i < s->len && is_digit(s->p[i]))
-      i++;
+    good = digits(s, &i);
   }
   s->i = i;
-  return ES_OK;
+  return good ? ES_OK : fail(s, "bad number");
 }
 
 static int scan_literal(struct scan *s)
@@ -307,11 +290,13 @@ int es_json_check(const char *data, size_t len, const struct es_json_limits *lim
     st->offset = s.i;
     st->exceeded = s.exceeded;
   }
+  if(!errbuf || !errlen)
+    return rc;
   if(rc == ES_ERANGE && s.exceeded == ES_JSON_TOO_DEEP)
-    set_err(errbuf, errlen, "JSON nested deeper than %u levels (max_depth)", s.max_depth);
+    snprintf(errbuf, errlen, "JSON nested deeper than %u levels (max_depth)", s.max_depth);
   else if(rc == ES_ERANGE)
-    set_err(errbuf, errlen, "JSON document has more than %zu values (max_values)", s.max_values);
+    snprintf(errbuf, errlen, "JSON document has more than %zu values (max_values)", s.max_values);
   else if(rc == ES_EPARSE)
-    set_err(errbuf, errlen, "malformed JSON at byte %zu: %s", s.i, s.why ? s.why : "syntax error");
+    snprintf(errbuf, errlen, "malformed JSON at byte %zu: %s", s.i, s.why ? s.why : "syntax error");
   return rc;
 }

@@ -9,7 +9,6 @@
 #include "fileread.h"
 #include "tap.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +16,6 @@
 #include <unistd.h>
 
 static char dir[] = "/tmp/es-fileread-XXXXXX";
-
-static void watchdog(int sig)
-{
-  static const char msg[] = "not ok - watchdog: a read blocked (hang)\n";
-  (void)sig;
-  if(write(1, msg, sizeof(msg) - 1) < 0)
-    _exit(2);
-  _exit(1);
-}
 
 static void path_of(char *buf, size_t len, const char *name)
 {
@@ -146,9 +136,9 @@ static void test_refused(void)
   }
   /* A FIFO without a writer blocks a plain open() forever. The witness is
      that this call returns at all: the watchdog fails the run otherwise. */
-  alarm(20);
+  tap_watchdog(20);
   rc = read_path(fifo, 10, &b, &k);
-  alarm(0);
+  tap_watchdog(0);
   ok(rc == ES_ENOTREG && k == ES_FILE_FIFO && b.data == NULL,
      "regression: a FIFO with no writer is refused at once (ES_ENOTREG, FIFO), never a hang");
   is_str(es_file_kind_name(k), "FIFO", "kind name of a FIFO");
@@ -183,7 +173,6 @@ static void test_misuse(void)
 int main(void)
 {
   char cmd[300];
-  signal(SIGALRM, watchdog);
   if(!mkdtemp(dir)) {
     ok(0, "mkdtemp");
     return done_testing();

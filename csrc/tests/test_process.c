@@ -20,23 +20,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void watchdog(int sig)
-{
-  static const char msg[] = "not ok - watchdog: es_proc_run did not return (hang)\n";
-  (void)sig;
-  if(write(1, msg, sizeof(msg) - 1) < 0)
-    _exit(2);
-  _exit(1);
-}
-
 static int run_sh(const char *script, const struct es_proc_opts *o, struct es_proc_result *r)
 {
   const char *argv[] = {"/bin/sh", "-c", script, NULL};
   char err[256];
   int rc;
-  alarm(60);
+  tap_watchdog(60);
   rc = es_proc_run(argv, o, r, err, sizeof(err));
-  alarm(0);
+  tap_watchdog(0);
   return rc;
 }
 
@@ -166,13 +157,13 @@ static void test_output_cap(void)
   int rc;
   memset(&o, 0, sizeof(o));
   o.max_output = 1000;
-  alarm(60);
+  tap_watchdog(60);
   rc = es_proc_run(yes_out, &o, &r, err, sizeof(err));
   ok(rc == ES_ETOOBIG && strstr(err, "stdout") && strstr(err, "1000"),
      "endless stdout is ES_ETOOBIG, naming the stream and the limit");
   rc = es_proc_run(yes_err, &o, &r, err, sizeof(err));
   ok(rc == ES_ETOOBIG && strstr(err, "stderr"), "endless stderr is ES_ETOOBIG");
-  alarm(0);
+  tap_watchdog(0);
   ok(no_children(), "the flooding children were reaped");
 
   rc = run_sh("head -c 1000 /dev/zero", &o, &r);
@@ -213,9 +204,9 @@ static void test_isolation(void)
     const char *argv[] = {"/bin/cat", "/proc/self/status", NULL};
     const char *line;
     unsigned long long ign = ~0ULL;
-    alarm(60);
+    tap_watchdog(60);
     rc = es_proc_run(argv, NULL, &r, NULL, 0);
-    alarm(0);
+    tap_watchdog(0);
     line = rc == ES_OK ? strstr(r.out, "SigIgn:") : NULL;
     if(line)
       ign = strtoull(line + 7, NULL, 16);
@@ -302,7 +293,6 @@ static void test_misuse(void)
 
 int main(void)
 {
-  signal(SIGALRM, watchdog);
   test_basics();
   test_deadline();
   test_output_cap();

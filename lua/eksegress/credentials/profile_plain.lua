@@ -65,6 +65,16 @@ local function fixed(creds, name)
   return { name = name, resolve = function() return creds end }
 end
 
+-- A provider of the static keys profile `name` holds in one file ("config" or
+-- "credentials"); nil when it holds none there; nil, err for a partial pair.
+local function static_in(view, kind, name)
+  local props = view:profile_in(kind, name)
+  if not (props and M.has_static(props)) then return nil end
+  local c, err = M.static(props, name, kind)
+  if not c then return nil, err end
+  return fixed(c, "profile")
+end
+
 local function is_sso(props)
   return nonempty(props.sso_session) or nonempty(props.sso_start_url)
     or nonempty(props.sso_account_id) or nonempty(props.sso_role_name)
@@ -102,24 +112,16 @@ function M.plain_provider(name, opts)
       .. "--format env`", name, name))
   end
 
-  local cred_props = view:profile_in("credentials", name)
-  if cred_props and M.has_static(cred_props) then
-    local c, err = M.static(cred_props, name, "credentials")
-    if not c then return nil, err end
-    return fixed(c, "profile")
-  end
+  local p, err = static_in(view, "credentials", name)
+  if p or err then return p, err end
 
   if nonempty(props.credential_process) then
     local process = require "eksegress.credentials.process"
     return process.new{ command = props.credential_process, profile = name, run = opts.run }
   end
 
-  local cfg_props = view:profile_in("config", name)
-  if cfg_props and M.has_static(cfg_props) then
-    local c, err = M.static(cfg_props, name, "config")
-    if not c then return nil, err end
-    return fixed(c, "profile")
-  end
+  p, err = static_in(view, "config", name)
+  if p or err then return p, err end
   return nil, U.not_found("profile " .. name .. " holds no credentials")
 end
 

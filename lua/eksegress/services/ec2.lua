@@ -81,15 +81,12 @@ local operations = {
 -- empty one, <groups/>, is then still an empty list). Every such list element of
 -- these operations' outputs in the model (spec/21 checks it); "...Set" ones are
 -- recognised by name.
-local XML_LISTS = {}
-for _, name in ipairs({
+local XML_LISTS = model.set({
   "associations", "blockDeviceMapping", "entries", "groups", "ipPermissions",
   "ipPermissionsEgress", "ipRanges", "ipv6Ranges", "prefixListIds", "productCodes",
   "regionInfo", "securityGroupInfo", "subnetIds", "transitGatewayCidrBlocks",
   "transitGatewayVpcAttachments",
-}) do
-  XML_LISTS[name] = true
-end
+})
 
 return model.service({
   name = "ec2",

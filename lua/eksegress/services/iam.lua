@@ -78,11 +78,8 @@ local operations = {
 
 -- Every list element of these operations' outputs in the model (spec/21 checks
 -- it), so an empty one (<PolicyNames/>) is still an empty list; and the one map.
-local XML_LISTS = {}
-for _, name in ipairs({ "AttachedPolicies", "EvaluationResults", "MatchedStatements",
-                        "MissingContextValues", "PolicyNames", "ResourceSpecificResults", "Tags" }) do
-  XML_LISTS[name] = true
-end
+local XML_LISTS = model.set({ "AttachedPolicies", "EvaluationResults", "MatchedStatements",
+  "MissingContextValues", "PolicyNames", "ResourceSpecificResults", "Tags" })
 
 return model.service({
   name = "iam",
@@ -101,7 +98,7 @@ return model.service({
   },
   xml_namespace = "https://iam.amazonaws.com/doc/2010-05-08/",
   xml_lists = XML_LISTS,
-  xml_maps = { EvalDecisionDetails = true },
+  xml_maps = model.set({ "EvalDecisionDetails" }),
   -- IAM names no list "...Set": only the declared names are lists.
   xml_set_suffix = false,
   model = "botocore 1.29.27 iam/2010-05-08",

@@ -74,6 +74,13 @@ function M.members(...)
   return out
 end
 
+--- A set { [name] = true } of the names in a list (xml_lists, xml_maps).
+function M.set(names)
+  local t = {}
+  for _, n in ipairs(names) do t[n] = true end
+  return t
+end
+
 --- A paginator builder for a service's token and limit member names: the
 -- function it returns takes the result key and gives a new paginator table.
 -- more_results (optional) names the output flag saying another page exists
