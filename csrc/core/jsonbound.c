@@ -81,6 +81,14 @@ static int push(struct scan *s, unsigned char kind)
   return ES_OK;
 }
 
+/* Close the innermost container (s->i at its ']' or '}'). */
+static enum scan_state pop(struct scan *s)
+{
+  s->depth--;
+  s->i++;
+  return WANT_NEXT;
+}
+
 /* s->i at the opening quote; leaves s->i after the closing one. */
 static int scan_string(struct scan *s)
 {
@@ -212,9 +220,7 @@ static int scan_document(struct scan *s)
     case WANT_VALUE_OR_CLOSE:
     case WANT_VALUE:
       if(state == WANT_VALUE_OR_CLOSE && c == ']') {
-        s->depth--;
-        s->i++;
-        state = WANT_NEXT;
+        state = pop(s);
         break;
       }
       rc = scan_value(s, &state);
@@ -224,9 +230,7 @@ static int scan_document(struct scan *s)
     case WANT_KEY_OR_CLOSE:
     case WANT_KEY:
       if(state == WANT_KEY_OR_CLOSE && c == '}') {
-        s->depth--;
-        s->i++;
-        state = WANT_NEXT;
+        state = pop(s);
         break;
       }
       if(c != '"')
@@ -247,10 +251,8 @@ static int scan_document(struct scan *s)
         s->i++;
         state = top == OPEN_ARRAY ? WANT_VALUE : WANT_KEY;
       }
-      else if((c == ']' && top == OPEN_ARRAY) || (c == '}' && top == OPEN_OBJECT)) {
-        s->depth--;
-        s->i++;
-      }
+      else if((c == ']' && top == OPEN_ARRAY) || (c == '}' && top == OPEN_OBJECT))
+        state = pop(s);
       else
         return fail(s, "expected ',' or the end of the container");
       break;
