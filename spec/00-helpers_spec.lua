@@ -29,6 +29,15 @@ describe("helpers.process.spawn_and_wait", function()
     assert.is_false(proc.alive(child))
   end)
 
+  it("kill sends the helper a signal (kill -9 by default)", function()
+    local h = proc.spawn_and_wait("sh -c 'echo up; exec sleep 60'", "up")
+    assert.is_true(h:kill())
+    local deadline = require("eksegress.core").monotime() + 10
+    while h:alive() and require("eksegress.core").monotime() < deadline do require("eksegress.core").sleep_ms(20) end
+    assert.is_false(h:alive())
+    assert.is_true(h:stop())
+  end)
+
   it("a helper ignoring SIGTERM is killed", function()
     local h = proc.spawn_and_wait("sh -c 'trap \"\" TERM; echo ready; while :; do sleep 1; done'", "ready")
     assert.is_true(h:stop())

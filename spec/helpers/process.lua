@@ -73,6 +73,12 @@ function Handle:stop()
   return not M.alive(self.pid)
 end
 
+--- Send the helper itself a signal (default KILL: a crash, as kill -9 makes
+-- one); true if delivered. stop() still cleans up afterwards.
+function Handle:kill(sig)
+  return M.signal(self.pid, sig or "KILL")
+end
+
 --- Is the helper still running?
 function Handle:alive()
   return M.alive(self.pid)
@@ -93,7 +99,7 @@ end
 --   orphan_guard (default true: a watcher stops the helper when this Lua process
 --   is gone, so a spec that dies before stop() leaves nothing running)
 -- @return handle { pid, log, captures = {...}, port = the last capture made of
---   digits (as a number) or nil, :stop(), :alive(), :output() }. Raises, with the
+--   digits (as a number) or nil, :stop(), :kill(sig), :alive(), :output() }. Raises, with the
 --   helper's output, if it exits or the deadline passes before the line appears
 --   (the helper is stopped first).
 function M.spawn_and_wait(cmd, pattern, opts)
