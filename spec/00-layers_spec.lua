@@ -16,13 +16,14 @@ local LAYERS = {
   { rank = 6, name = "cli", match = "^eksegress%.cli$", prefix = "eksegress.cli." },
   { rank = 5, name = "workflows", match = "^eksegress%.workflows$", prefix = "eksegress.workflows." },
   { rank = 4, name = "client", names = { "eksegress", "eksegress.client", "eksegress.parallel" } },
-  { rank = 3, name = "configuration and wire", names = { "eksegress.settings", "eksegress.config",
-      "eksegress.endpoints" },
+  { rank = 3, name = "configuration and wire", names = { "eksegress.settings", "eksegress.options",
+      "eksegress.config", "eksegress.endpoints" },
     prefixes = { "eksegress.credentials", "eksegress.services", "eksegress.protocols" } },
   { rank = 2, name = "runtime", names = { "eksegress.runtime" } },
   { rank = 2, name = "report", match = "^eksegress%.report$", prefix = "eksegress.report.", pure = true },
   { rank = 1, name = "base", names = { "eksegress.errors", "eksegress.secret", "eksegress.timeutil",
-      "eksegress.sigv4", "eksegress.guard", "eksegress.canonical", "eksegress.base64" } },
+      "eksegress.envvar", "eksegress.sigv4", "eksegress.guard", "eksegress.canonical", "eksegress.base64" },
+    prefixes = { "eksegress.net" } },
   { rank = 0, name = "core", names = { "eksegress.core" } },
 }
 

@@ -33,16 +33,8 @@ local secret = require "eksegress.secret"
 
 local M = {}
 
---- Read an environment variable through an injectable reader (default
--- os.getenv). The one place the AWS rule "an empty variable counts as unset"
--- is written: every other module reads the environment through this.
-function M.getenv(env, name)
-  local v = (env or os.getenv)(name)
-  if v == "" then return nil end
-  return v
-end
-
-local getenv = M.getenv
+-- "" counts as unset: the one rule, in eksegress.envvar.
+local getenv = require("eksegress.envvar").get
 
 --- The most a config or credentials file may hold (16 MiB: real files are a few
 -- kilobytes; a path naming /dev/zero or a log file must not exhaust memory).

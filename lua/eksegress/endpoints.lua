@@ -25,7 +25,6 @@
 -- the fields): endpoint_prefix, signing_name, global + global_endpoints,
 -- fips_endpoints, endpoint_env. Nothing here names a service except STS's
 -- legacy global endpoint, which is a setting about STS (sts_regional_endpoints).
-local config = require "eksegress.config"
 local errors = require "eksegress.errors"
 local services = require "eksegress.services"
 
@@ -69,7 +68,8 @@ for _, r in ipairs{ "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southe
   LEGACY_STS[r] = true
 end
 
-local getenv = config.getenv
+-- "" counts as unset: the one rule, in eksegress.envvar.
+local getenv = require("eksegress.envvar").get
 
 --- The partition of a region: aws, aws-cn or aws-us-gov (unknown names that
 -- are not an isolated partition fall back to aws, as botocore does).

@@ -1,6 +1,5 @@
 --- Small helpers shared by the credential providers: errors, env reads,
 -- file reads, time parsing, turning an STS result into credentials.
-local config = require "eksegress.config"
 local core = require "eksegress.core"
 local errors = require "eksegress.errors"
 local secret = require "eksegress.secret"
@@ -24,8 +23,9 @@ function M.is_not_found(err)
   return type(err) == "table" and err.code == M.NOT_FOUND
 end
 
---- Read an environment variable through an injectable reader; "" counts as unset.
-M.getenv = config.getenv
+--- Read an environment variable through an injectable reader; "" counts as
+-- unset (eksegress.envvar, where the rule is written once).
+M.getenv = require("eksegress.envvar").get
 
 --- The most a token file (web identity, container authorization) may hold:
 -- real tokens are a few kilobytes.

@@ -26,14 +26,21 @@ local page = model.paginator("NextToken", "nextToken", "MaxResults")
 -- The members every paginated Describe* call takes.
 local LISTING = { DryRun = BOOLEAN, Filters = FILTERS, MaxResults = INTEGER, NextToken = STRING }
 
+-- The output types of a paginated call (services.check_output): its result
+-- list, which EC2 always sends (an empty one as <subnetSet/>) and callers
+-- iterate, and the page token (absent, or "" on the last page).
+local function paged(result_key)
+  return { [result_key] = "list<table>", nextToken = "string?" }
+end
+
 -- A paginated Describe* call: LISTING, its id list (API member name, wire name),
--- the list element of its response (declared a list of tables: callers iterate
--- it), and other members (false removes a LISTING member the API lacks).
+-- the list element of its response, and other members (false removes a LISTING
+-- member the API lacks).
 local function listing(ids_member, ids_wire, result_key, extra)
   return {
     input = model.members(LISTING, { [ids_member] = list(STRING, ids_wire) }, extra),
     paginator = page(result_key),
-    output_types = { [result_key] = "list<table>" },
+    output_types = paged(result_key),
   }
 end
 
@@ -49,9 +56,11 @@ local operations = {
     { GroupNames = list(STRING, "GroupName") }),
   DescribeSecurityGroupRules = listing("SecurityGroupRuleIds", "SecurityGroupRuleId", "securityGroupRuleSet"),
   DescribeVpcs = listing("VpcIds", "VpcId", "vpcSet"),
+  -- One attribute per call: the others are absent.
   DescribeVpcAttribute = {
     input = { Attribute = req(STRING), DryRun = BOOLEAN, VpcId = req(STRING) },
-    output_types = { vpcId = "string" },
+    output_types = { vpcId = "string?", enableDnsSupport = "table?", ["enableDnsSupport.value"] = "string?",
+                     enableDnsHostnames = "table?", ["enableDnsHostnames.value"] = "string?" },
   },
   DescribeDhcpOptions = listing("DhcpOptionsIds", "DhcpOptionsId", "dhcpOptionsSet"),
   DescribeNetworkInterfaces = listing("NetworkInterfaceIds", "NetworkInterfaceId", "networkInterfaceSet"),
@@ -68,7 +77,7 @@ local operations = {
   GetManagedPrefixListEntries = {
     input = model.members(LISTING, { Filters = false, PrefixListId = req(STRING), TargetVersion = model.LONG }),
     paginator = page("entrySet"),
-    output_types = { entrySet = "list<table>" },
+    output_types = paged("entrySet"),
   },
   DescribeFlowLogs = listing("FlowLogIds", "FlowLogId", "flowLogSet", FILTER),
   DescribeRegions = {

@@ -10,6 +10,9 @@
 -- ResponseMetadata.RequestId. Policy documents (AssumeRolePolicyDocument,
 -- PolicyDocument, Document) arrive URL-encoded JSON, as IAM sends them.
 --
+-- Output types (services.check_output) follow the model's required output
+-- members: a member the model may leave out is declared optional ("?").
+--
 -- A global service: one endpoint per partition (iam.amazonaws.com, signed for
 -- us-east-1 in the aws partition; botocore endpoints.json). Paginated calls
 -- return Marker only while IsTruncated is true.
@@ -24,6 +27,13 @@ local page = model.paginator("Marker", "Marker", "MaxItems", "IsTruncated")
 -- The members every paginated IAM call takes.
 local PAGING = { Marker = STRING, MaxItems = INTEGER }
 
+-- The output types of a paginated call: its result list (optional, with "?",
+-- where the model does not require it) and the paging members, both text in
+-- the XML ("true"/"false" for IsTruncated).
+local function paged(result_key, list_type)
+  return { [result_key] = list_type, Marker = "string?", IsTruncated = "string?" }
+end
+
 local CONTEXT_ENTRIES = list(model.struct({
   ContextKeyName = STRING,
   ContextKeyValues = STRINGS,
@@ -34,29 +44,29 @@ local operations = {
   GetRole = {
     input = { RoleName = req(STRING) },
     output_types = { Role = "table", ["Role.RoleName"] = "string", ["Role.Arn"] = "string",
-                     ["Role.AssumeRolePolicyDocument"] = "string" },
+                     ["Role.AssumeRolePolicyDocument"] = "string?" },
   },
   ListAttachedRolePolicies = {
     input = model.members(PAGING, { RoleName = req(STRING), PathPrefix = STRING }),
     paginator = page("AttachedPolicies"),
-    output_types = { AttachedPolicies = "list<table>" },
+    output_types = paged("AttachedPolicies", "list<table>?"),
   },
   ListRolePolicies = {
     input = model.members(PAGING, { RoleName = req(STRING) }),
     paginator = page("PolicyNames"),
-    output_types = { PolicyNames = "list<string>" },
+    output_types = paged("PolicyNames", "list<string>"),
   },
   GetRolePolicy = {
     input = { RoleName = req(STRING), PolicyName = req(STRING) },
-    output_types = { PolicyName = "string", PolicyDocument = "string" },
+    output_types = { RoleName = "string", PolicyName = "string", PolicyDocument = "string" },
   },
   GetPolicy = {
     input = { PolicyArn = req(STRING) },
-    output_types = { Policy = "table", ["Policy.Arn"] = "string", ["Policy.DefaultVersionId"] = "string" },
+    output_types = { Policy = "table?", ["Policy.Arn"] = "string?", ["Policy.DefaultVersionId"] = "string?" },
   },
   GetPolicyVersion = {
     input = { PolicyArn = req(STRING), VersionId = req(STRING) },
-    output_types = { PolicyVersion = "table", ["PolicyVersion.Document"] = "string" },
+    output_types = { PolicyVersion = "table?", ["PolicyVersion.Document"] = "string?" },
   },
   SimulatePrincipalPolicy = {
     input = model.members(PAGING, {
@@ -72,7 +82,7 @@ local operations = {
       ResourceHandlingOption = STRING,
     }),
     paginator = page("EvaluationResults"),
-    output_types = { EvaluationResults = "list<table>" },
+    output_types = paged("EvaluationResults", "list<table>?"),
   },
 }
 
