@@ -104,7 +104,7 @@ static int l_read_file(lua_State *L)
     lua_pushfstring(L, "%s is a %s, not a regular file", path, es_file_kind_name(kind));
     es_lua_fail(L, "NotARegularFile", lua_tostring(L, -1));
     break;
-  case ES_ETOOBIG:
+  case ES_EFILETOOBIG:
     lua_pushfstring(L, "%s is larger than the limit of %I bytes", path, max);
     fail_with(L, "FileTooLarge", lua_tostring(L, -1), "limit", max);
     break;

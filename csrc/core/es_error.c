@@ -28,7 +28,9 @@ static const struct es_errinfo es_errors[] = {
   {ES_ENOTFOUND, "NotFound", "not found"},
   {ES_EHTTP, "HttpError", "transport failure"},
   {ES_EIO, "IoError", "input/output error"},
+  {ES_ELOCKED, "JournalLocked", "the journal is locked by another writer"},
   {ES_ENOTREG, "NotARegularFile", "not a regular file"},
+  {ES_EFILETOOBIG, "FileTooLarge", "file exceeds the size limit"},
 };
 
 static const struct es_errinfo *es_errlookup(int code)

@@ -25,8 +25,10 @@
 #define ES_EGUARD    -14   /* refused by the irreversibility guard */
 #define ES_ENOTFOUND -15   /* lookup failed */
 #define ES_EHTTP     -16   /* other transport failure */
-#define ES_EIO       -17   /* I/O failure (open, read, write, pipe, spawn) */
-#define ES_ENOTREG   -18   /* a path that must be a regular file is not one */
+#define ES_EIO       -17   /* a file could not be opened, written, synced or read */
+#define ES_ELOCKED   -18   /* a journal file is held by another writer */
+#define ES_ENOTREG   -19   /* the path names a FIFO, a device or a directory, not a regular file */
+#define ES_EFILETOOBIG -20 /* a file is larger than the caller's limit */
 
 /* A static, human-readable description of an ES_E* code ("unknown error" otherwise). */
 const char *es_strerror(int code);

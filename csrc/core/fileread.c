@@ -42,7 +42,7 @@ static enum es_file_kind kind_of(mode_t m)
   return ES_FILE_OTHER;
 }
 
-/* Read fd to EOF into out, failing with ES_ETOOBIG past max_bytes. size_hint
+/* Read fd to EOF into out, failing with ES_EFILETOOBIG past max_bytes. size_hint
    (st_size) sizes the first allocation; files that grow or lie about their
    size (procfs reports 0) still end at max_bytes. */
 static int read_all(int fd, size_t max_bytes, size_t size_hint, struct es_buf *out, int *sys_errno)
@@ -58,7 +58,7 @@ static int read_all(int fd, size_t max_bytes, size_t size_hint, struct es_buf *o
       /* One byte past the limit is enough to know the file is too big. */
       size_t grow = READ_CHUNK;
       if(out->len > max_bytes)
-        return ES_ETOOBIG;
+        return ES_EFILETOOBIG;
       if(grow > max_bytes + 1 - out->len)
         grow = max_bytes + 1 - out->len;
       rc = es_buf_reserve_secret(out, grow);
@@ -81,7 +81,7 @@ static int read_all(int fd, size_t max_bytes, size_t size_hint, struct es_buf *o
     out->len += (size_t)n;
     out->data[out->len] = '\0';
     if(out->len > max_bytes)
-      return ES_ETOOBIG;
+      return ES_EFILETOOBIG;
   }
   return ES_OK;
 }
@@ -128,7 +128,7 @@ int es_file_read(const char *path, size_t max_bytes, struct es_buf *out,
   }
   if(st.st_size > 0 && (unsigned long long)st.st_size > max_bytes) {
     close(fd);
-    return ES_ETOOBIG;
+    return ES_EFILETOOBIG;
   }
   rc = read_all(fd, max_bytes, st.st_size > 0 ? (size_t)st.st_size : 0, out, sys_errno);
   close(fd);

@@ -44,7 +44,7 @@ const char *es_file_kind_name(enum es_file_kind k);
  *                empty for the null device);
  *   ES_ENOTFOUND the path does not exist (ENOENT, or a non-directory in the path);
  *   ES_ENOTREG   it is a directory, FIFO, device or socket (*kind says which);
- *   ES_ETOOBIG   it holds more than max_bytes bytes;
+ *   ES_EFILETOOBIG   it holds more than max_bytes bytes;
  *   ES_EIO       another failure (permission, I/O): *sys_errno holds errno;
  *   ES_ENOMEM    out of memory;
  *   ES_EINVAL    path or out is NULL, out not empty, max_bytes >= ES_FILE_READ_LIMIT.

@@ -67,7 +67,7 @@ static void test_regular(void)
   es_buf_wipe_free(&b);
 
   rc = read_name("small", 5, &b, &k);
-  ok(rc == ES_ETOOBIG && b.data == NULL && b.len == 0, "one byte over max_bytes is ES_ETOOBIG, buffer released");
+  ok(rc == ES_EFILETOOBIG && b.data == NULL && b.len == 0, "one byte over max_bytes is ES_EFILETOOBIG, buffer released");
 
   write_file("empty", "", 0);
   rc = read_name("empty", 10, &b, &k);
@@ -84,7 +84,7 @@ static void test_regular(void)
     ok(rc == ES_OK && b.len == n && memcmp(b.data, big, n) == 0, "a 3 MiB file is read exactly");
     es_buf_wipe_free(&b);
     rc = read_name("big", n - 1, &b, &k);
-    ok(rc == ES_ETOOBIG, "a 3 MiB file over a 3 MiB - 1 limit is refused");
+    ok(rc == ES_EFILETOOBIG, "a 3 MiB file over a 3 MiB - 1 limit is refused");
     free(big);
   }
 }
@@ -100,7 +100,7 @@ static void test_size_lies(void)
      "a file reporting size 0 is still read to its end");
   es_buf_wipe_free(&b);
   rc = read_path("/proc/self/status", 16, &b, &k);
-  ok(rc == ES_ETOOBIG && b.data == NULL, "a file reporting size 0 still stops at max_bytes");
+  ok(rc == ES_EFILETOOBIG && b.data == NULL, "a file reporting size 0 still stops at max_bytes");
 }
 
 static void test_refused(void)
