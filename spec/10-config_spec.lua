@@ -177,10 +177,16 @@ describe("config", function()
     assert.equal("/dev/zero", err.file)
     assert.equal("cannot read the config file: /dev/zero is a character device, not a regular file",
       err.message)
-    -- /dev/null keeps meaning "no file", as it does for the AWS CLI.
-    view = assert(config.load{ env = envfn{ HOME = "/nonexistent", AWS_CONFIG_FILE = "/dev/null",
-      AWS_SHARED_CREDENTIALS_FILE = "/dev/null" } })
-    assert.same({}, view:profile_names())
+    -- /dev/null keeps meaning "no file", as it does for the AWS CLI (checked
+    -- where /dev/null still is the null device: a machine may have lost it).
+    local p = io.popen("stat -c %t,%T /dev/null 2>/dev/null")
+    local is_null = p:read("a"):match("^1,3%s*$") ~= nil
+    p:close()
+    if is_null then
+      view = assert(config.load{ env = envfn{ HOME = "/nonexistent", AWS_CONFIG_FILE = "/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE = "/dev/null" } })
+      assert.same({}, view:profile_names())
+    end
   end)
 
   it("regression: AWS_CONFIG_FILE naming a FIFO with no writer is refused, never a hang", function()

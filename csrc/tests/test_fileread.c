@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/es-fileread-XXXXXX";
@@ -103,6 +104,13 @@ static void test_size_lies(void)
   ok(rc == ES_EFILETOOBIG && b.data == NULL, "a file reporting size 0 still stops at max_bytes");
 }
 
+/* Is path the null device (character device 1, 3)? */
+static int is_null_device(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+}
+
 static void test_refused(void)
 {
   struct es_buf b = ES_BUF_INIT;
@@ -122,10 +130,14 @@ static void test_refused(void)
   rc = read_path("/dev/zero", 10, &b, &k);
   ok(rc == ES_ENOTREG && k == ES_FILE_CHAR_DEVICE, "/dev/zero is refused, not read forever");
   is_str(es_file_kind_name(k), "character device", "kind name of a character device");
-  rc = read_path("/dev/null", 10, &b, &k);
-  ok(rc == ES_OK && b.len == 0 && b.data && b.data[0] == '\0',
-     "/dev/null reads as an empty file (AWS_CONFIG_FILE=/dev/null means no file)");
-  es_buf_wipe_free(&b);
+  if(is_null_device("/dev/null")) {
+    rc = read_path("/dev/null", 10, &b, &k);
+    ok(rc == ES_OK && b.len == 0 && b.data && b.data[0] == '\0',
+       "/dev/null reads as an empty file (AWS_CONFIG_FILE=/dev/null means no file)");
+    es_buf_wipe_free(&b);
+  }
+  else
+    ok(1, "# SKIP /dev/null on this machine is not the null device (something replaced it)");
   rc = read_path("/dev/full", 10, &b, &k);
   ok(rc == ES_ENOTREG && k == ES_FILE_CHAR_DEVICE, "another character device (/dev/full) is refused");
 
