@@ -7,6 +7,7 @@
  * mutable C globals here; the engine guards curl_global_init with pthread_once.
  */
 #include "lua_util.h"
+#include "es_version.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -124,6 +125,7 @@ ES_LUA_EXPORT int luaopen_eksegress_core(lua_State *L)
   es_lua_open_guard(L);
   es_lua_open_engine(L);
   es_lua_open_xml(L);
+  es_lua_open_journal(L);
   es_lua_open_sys(L);
   lua_pushcfunction(L, l_monotime);
   lua_setfield(L, -2, "monotime");
@@ -131,7 +133,7 @@ ES_LUA_EXPORT int luaopen_eksegress_core(lua_State *L)
   lua_setfield(L, -2, "sleep_ms");
   lua_pushcfunction(L, l_time);
   lua_setfield(L, -2, "time");
-  lua_pushstring(L, "0.1.0");
+  lua_pushstring(L, es_version());
   lua_setfield(L, -2, "version");
   push_curl_version(L);
   lua_setfield(L, -2, "curl_version");

@@ -1,13 +1,20 @@
 /*
  * lua_engine.c: binding of the HTTP engine.
  *
- *   local e = core.engine_new{ timeout_ms = ..., max_attempts = ..., ... }
+ *   local e, err = core.engine_new{ timeout_ms = ..., max_attempts = ..., audit_path = ... }
  *   local id = e:submit{ method=, url=, headers=, body=, sign=, region=, service=,
  *                        access_key_id=, secret_access_key=, session_token=,
- *                        acknowledge=, allow_undocumented=, identity=, ... }
+ *                        acknowledge=, allow_undocumented=, identity=, observed_with=, ... }
  *   local pending = e:step(timeout_ms)      -- non-blocking when 0
  *   local resp = e:next_done()              -- completed response table, or nil
+ *   local mode = e:observed_mode(host, cluster[, access_key_id[, observed_with]])
  *   e:close()                               -- also __gc and __close
+ *
+ * engine_new raises on misuse (a wrong type, an unknown retry mode) and
+ * returns nil, err when the engine cannot be made: err.code "IoError",
+ * "NotARegularFile" or "JournalLocked" for the audit log (the message names
+ * the path and the reason), "OutOfMemory", "CurlError", "CryptoError".
+ * Every string field but body must be free of NUL bytes (misuse otherwise).
  *
  * The userdata is born closed (engine pointer NULL) and acquires the engine
  * afterwards, so an allocation failure leaves a consistent object; __gc,
@@ -19,9 +26,9 @@
 #include "engine.h"
 
 #include <string.h>
-#include <time.h>
 
 #define ENGINE_MT "eksegress.engine"
+#define RESPONSE_MT "eksegress.engine.response"
 
 struct engine_box {
   struct es_engine *e;
@@ -62,41 +69,12 @@ static int retry_mode_of(lua_State *L, const char *s)
   return luaL_error(L, "retry_mode must be \"standard\", \"standard-2026\" or \"off\"");
 }
 
-static int l_engine_new(lua_State *L)
+/* A request id: 0 (none) or positive. */
+static unsigned long long observed_with_of(lua_State *L, lua_Integer id)
 {
-  struct es_engine_config cfg;
-  struct engine_box *b;
-  if(lua_isnoneornil(L, 1))
-    lua_newtable(L);
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  es_engine_config_init(&cfg);
-  cfg.connect_timeout_ms = (long)es_lua_optinteger(L, 1, "connect_timeout_ms", cfg.connect_timeout_ms);
-  cfg.timeout_ms = (long)es_lua_optinteger(L, 1, "timeout_ms", cfg.timeout_ms);
-  cfg.max_response_bytes = (size_t)es_lua_optinteger(L, 1, "max_response_bytes",
-                                                     (lua_Integer)cfg.max_response_bytes);
-  cfg.ca_bundle = es_lua_optstring(L, 1, "ca_bundle", NULL, NULL);
-  cfg.insecure = es_lua_optbool(L, 1, "insecure", 0);
-  cfg.max_attempts = (int)es_lua_optinteger(L, 1, "max_attempts", cfg.max_attempts);
-  cfg.retry_mode = retry_mode_of(L, es_lua_optstring(L, 1, "retry_mode", NULL, NULL));
-  cfg.quota_capacity = (long)es_lua_optinteger(L, 1, "quota_capacity", cfg.quota_capacity);
-  cfg.backoff_base_s = es_lua_optnumber(L, 1, "backoff_base", cfg.backoff_base_s);
-  cfg.backoff_cap_s = es_lua_optnumber(L, 1, "backoff_cap", cfg.backoff_cap_s);
-  cfg.seed = (unsigned long long)es_lua_optinteger(L, 1, "seed", 0);
-  cfg.max_host_connections = (long)es_lua_optinteger(L, 1, "max_host_connections",
-                                                     cfg.max_host_connections);
-  cfg.audit_path = es_lua_optstring(L, 1, "audit_path", NULL, NULL);
-  cfg.user_agent = es_lua_optstring(L, 1, "user_agent", NULL, NULL);
-  if(cfg.max_attempts < 1)
-    return luaL_error(L, "max_attempts must be at least 1");
-
-  b = lua_newuserdatauv(L, sizeof(*b), 0);
-  b->e = NULL;
-  luaL_setmetatable(L, ENGINE_MT);
-  b->e = es_engine_new(&cfg);   /* the config strings are copied */
-  if(!b->e)
-    return es_lua_fail(L, "EngineError", "cannot create the HTTP engine (libcurl or OpenSSL setup failed)");
-  return 1;
+  if(id < 0)
+    luaL_error(L, "field 'observed_with' must be the id of a DescribeCluster request (a positive integer)");
+  return (unsigned long long)id;
 }
 
 static int l_engine_submit(lua_State *L)
@@ -111,7 +89,7 @@ static int l_engine_submit(lua_State *L)
   memset(&r, 0, sizeof(r));
   r.method = es_lua_checkstring(L, 2, "method", NULL);
   r.url = es_lua_checkstring(L, 2, "url", NULL);
-  r.body = es_lua_optstring(L, 2, "body", NULL, &r.body_len);
+  r.body = es_lua_optbytes(L, 2, "body", NULL, &r.body_len);
   r.sign = es_lua_optbool(L, 2, "sign", 0);
   r.region = es_lua_optstring(L, 2, "region", NULL, NULL);
   r.service = es_lua_optstring(L, 2, "service", NULL, NULL);
@@ -122,6 +100,7 @@ static int l_engine_submit(lua_State *L)
   r.acknowledge = es_lua_optstring(L, 2, "acknowledge", NULL, NULL);
   r.allow_undocumented = es_lua_optbool(L, 2, "allow_undocumented", 0);
   r.identity = es_lua_optstring(L, 2, "identity", NULL, NULL);
+  r.observed_with = observed_with_of(L, es_lua_optinteger(L, 2, "observed_with", 0));
   r.timeout_ms = (long)es_lua_optinteger(L, 2, "timeout_ms", 0);
   r.max_attempts = (int)es_lua_optinteger(L, 2, "max_attempts", 0);
   r.user_id = (unsigned long long)es_lua_optinteger(L, 2, "user_id", 0);
@@ -261,13 +240,9 @@ static void push_response(lua_State *L, const struct es_http_response *r)
 
 static int l_engine_next_done(lua_State *L)
 {
+  static const luaL_Reg response_meta[] = {{"__gc", response_gc}, {NULL, NULL}};
   struct es_engine *e = check_engine(L);
-  struct es_http_response **box = lua_newuserdatauv(L, sizeof(*box), 0);
-  *box = NULL;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, response_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
+  struct es_http_response **box = es_lua_newbox(L, sizeof(*box), 0, RESPONSE_MT, response_meta, NULL);
   *box = es_engine_next_done(e);
   if(!*box) {
     lua_pushnil(L);
@@ -312,16 +287,27 @@ static int l_engine_retry_quota(lua_State *L)
   return 1;
 }
 
-/* e:observed_mode(endpoint, cluster[, max_age]) -> mode or nil: what the
-   engine's guard would use as the current mode right now. */
+/* A positional string argument handed to the core: NUL-free. */
+static const char *arg_string(lua_State *L, int arg, const char *name, int optional)
+{
+  size_t n;
+  const char *s = optional ? luaL_optlstring(L, arg, NULL, &n) : luaL_checklstring(L, arg, &n);
+  es_lua_check_nonul(L, name, s, n);
+  return s;
+}
+
+/* e:observed_mode(host, cluster[, access_key_id[, observed_with]]) -> mode or
+   nil: what the engine's guard would use as the current mode right now for a
+   request signed with access_key_id (nil: unsigned) to host, relying on
+   DescribeCluster observed_with (nil: the latest), on the engine's clock. */
 static int l_engine_observed_mode(lua_State *L)
 {
   struct es_engine *e = check_engine(L);
-  const char *endpoint = luaL_checkstring(L, 2);
-  const char *cluster = luaL_checkstring(L, 3);
-  long max_age = (long)luaL_optinteger(L, 4, 300);
-  const char *m = es_guard_state_lookup(es_engine_guard_state(e), endpoint, cluster,
-                                        time(NULL) + es_engine_clock_offset(e), max_age);
+  const char *host = arg_string(L, 2, "host", 0);
+  const char *cluster = arg_string(L, 3, "cluster", 0);
+  const char *akid = arg_string(L, 4, "access_key_id", 1);
+  unsigned long long obs = observed_with_of(L, luaL_optinteger(L, 5, 0));
+  const char *m = es_engine_observed_mode(e, akid, host, cluster, obs);
   if(m)
     lua_pushstring(L, m);
   else
@@ -342,34 +328,67 @@ static int l_engine_tostring(lua_State *L)
   return 1;
 }
 
+static const luaL_Reg engine_methods[] = {
+  {"submit", l_engine_submit},
+  {"step", l_engine_step},
+  {"next_done", l_engine_next_done},
+  {"done_count", l_engine_done_count},
+  {"cancel", l_engine_cancel},
+  {"clock_offset", l_engine_clock_offset},
+  {"set_clock_offset", l_engine_set_clock_offset},
+  {"retry_quota", l_engine_retry_quota},
+  {"observed_mode", l_engine_observed_mode},
+  {"is_closed", l_engine_closed},
+  {"close", engine_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg engine_meta[] = {
+  {"__gc", engine_close},
+  {"__close", engine_close},
+  {"__tostring", l_engine_tostring},
+  {NULL, NULL}
+};
+
+static int l_engine_new(lua_State *L)
+{
+  struct es_engine_config cfg;
+  struct es_error_info err;
+  struct engine_box *b;
+  if(lua_isnoneornil(L, 1))
+    lua_newtable(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  es_engine_config_init(&cfg);
+  cfg.connect_timeout_ms = (long)es_lua_optinteger(L, 1, "connect_timeout_ms", cfg.connect_timeout_ms);
+  cfg.timeout_ms = (long)es_lua_optinteger(L, 1, "timeout_ms", cfg.timeout_ms);
+  cfg.max_response_bytes = (size_t)es_lua_optinteger(L, 1, "max_response_bytes",
+                                                     (lua_Integer)cfg.max_response_bytes);
+  cfg.ca_bundle = es_lua_optstring(L, 1, "ca_bundle", NULL, NULL);
+  cfg.insecure = es_lua_optbool(L, 1, "insecure", 0);
+  cfg.max_attempts = (int)es_lua_optinteger(L, 1, "max_attempts", cfg.max_attempts);
+  cfg.retry_mode = retry_mode_of(L, es_lua_optstring(L, 1, "retry_mode", NULL, NULL));
+  cfg.quota_capacity = (long)es_lua_optinteger(L, 1, "quota_capacity", cfg.quota_capacity);
+  cfg.backoff_base_s = es_lua_optnumber(L, 1, "backoff_base", cfg.backoff_base_s);
+  cfg.backoff_cap_s = es_lua_optnumber(L, 1, "backoff_cap", cfg.backoff_cap_s);
+  cfg.seed = (unsigned long long)es_lua_optinteger(L, 1, "seed", 0);
+  cfg.max_host_connections = (long)es_lua_optinteger(L, 1, "max_host_connections",
+                                                     cfg.max_host_connections);
+  cfg.audit_path = es_lua_optstring(L, 1, "audit_path", NULL, NULL);
+  cfg.user_agent = es_lua_optstring(L, 1, "user_agent", NULL, NULL);
+  if(cfg.max_attempts < 1)
+    return luaL_error(L, "max_attempts must be at least 1");
+
+  b = es_lua_newbox(L, sizeof(*b), 0, ENGINE_MT, engine_meta, engine_methods);
+  b->e = es_engine_new(&cfg, &err);   /* the config strings are copied */
+  if(!b->e)
+    return es_lua_fail_info(L, &err);
+  return 1;
+}
+
 void es_lua_open_engine(lua_State *L)
 {
-  static const luaL_Reg methods[] = {
-    {"submit", l_engine_submit},
-    {"step", l_engine_step},
-    {"next_done", l_engine_next_done},
-    {"done_count", l_engine_done_count},
-    {"cancel", l_engine_cancel},
-    {"clock_offset", l_engine_clock_offset},
-    {"set_clock_offset", l_engine_set_clock_offset},
-    {"retry_quota", l_engine_retry_quota},
-    {"observed_mode", l_engine_observed_mode},
-    {"is_closed", l_engine_closed},
-    {"close", engine_close},
-    {NULL, NULL}
-  };
-  static const luaL_Reg meta[] = {
-    {"__gc", engine_close},
-    {"__close", engine_close},
-    {"__tostring", l_engine_tostring},
-    {NULL, NULL}
-  };
-  /* Idempotent: luaL_newmetatable returns 0 when the metatable exists. */
-  if(luaL_newmetatable(L, ENGINE_MT)) {
-    luaL_setfuncs(L, meta, 0);
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-  }
+  es_lua_metatable(L, ENGINE_MT, engine_meta, engine_methods);
   lua_pop(L, 1);
   lua_pushcfunction(L, l_engine_new);
   lua_setfield(L, -2, "engine_new");

@@ -46,8 +46,13 @@ static int l_guard_check(lua_State *L)
   luaL_checktype(L, 1, LUA_TTABLE);
   memset(&in, 0, sizeof(in));
   in.method = es_lua_checkstring(L, 1, "method", NULL);
-  in.target = es_lua_checkstring(L, 1, "target", &in.target_len);
-  in.body = es_lua_optstring(L, 1, "body", "", &in.body_len);
+  /* The target and the body go to the guard with their lengths: the
+     decision function itself reads NUL and other odd bytes (and refuses
+     them), so they are passed through for it to judge. */
+  in.target = es_lua_optbytes(L, 1, "target", NULL, &in.target_len);
+  if(!in.target)
+    return luaL_error(L, "field 'target' is required");
+  in.body = es_lua_optbytes(L, 1, "body", "", &in.body_len);
   in.current_mode = es_lua_optstring(L, 1, "current_mode", NULL, NULL);
   in.acknowledge = es_lua_optstring(L, 1, "acknowledge", NULL, NULL);
   in.allow_undocumented = es_lua_optbool(L, 1, "allow_undocumented", 0);

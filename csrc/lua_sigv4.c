@@ -33,6 +33,7 @@ static int signer_gc(lua_State *L)
 static struct signer_box *state_box(lua_State *L)
 {
   struct signer_box *b;
+  static const luaL_Reg signer_meta[] = {{"__gc", signer_gc}, {NULL, NULL}};
   if(lua_rawgetp(L, LUA_REGISTRYINDEX, &signer_key) == LUA_TUSERDATA) {
     b = lua_touserdata(L, -1);
     lua_pop(L, 1);
@@ -41,13 +42,8 @@ static struct signer_box *state_box(lua_State *L)
   }
   else {
     lua_pop(L, 1);
-    b = lua_newuserdatauv(L, sizeof(*b), 0);
-    b->s = NULL;
+    b = es_lua_newbox(L, sizeof(*b), 0, "eksegress.signer", signer_meta, NULL);
     es_sigv4_result_init(&b->res);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, signer_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &signer_key);
   }
   b->s = es_sigv4_signer_new(0);
@@ -97,10 +93,12 @@ static int argk(lua_State *L, int k)
   return lua_rawget(L, 1);
 }
 
-/* A string field; the string stays referenced by the argument table. */
+/* A string field; the string stays referenced by the argument table. Every
+   field but the body is handed to the signer as text: no NUL byte. */
 static const char *kstring(lua_State *L, int k, int required, const char *def, size_t *len)
 {
   const char *v;
+  size_t n;
   int t = argk(L, k);
   if(t == LUA_TNIL) {
     lua_pop(L, 1);
@@ -112,7 +110,11 @@ static const char *kstring(lua_State *L, int k, int required, const char *def, s
   }
   if(t != LUA_TSTRING)
     luaL_error(L, "field '%s' must be a string (got %s)", sign_keys[k - 1], lua_typename(L, t));
-  v = lua_tolstring(L, -1, len);
+  v = lua_tolstring(L, -1, &n);
+  if(k != K_BODY)
+    es_lua_check_nonul(L, sign_keys[k - 1], v, n);
+  if(len)
+    *len = n;
   lua_pop(L, 1);
   return v;
 }

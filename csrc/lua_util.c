@@ -23,7 +23,14 @@ int es_lua_fail(lua_State *L, const char *code, const char *message)
   return 2;
 }
 
-const char *es_lua_optstring(lua_State *L, int idx, const char *field, const char *def, size_t *len)
+void es_lua_check_nonul(lua_State *L, const char *field, const char *s, size_t len)
+{
+  /* The field's name, never its value: it may be a secret. */
+  if(s && memchr(s, '\0', len))
+    luaL_error(L, "field '%s' must not contain a NUL byte", field);
+}
+
+const char *es_lua_optbytes(lua_State *L, int idx, const char *field, const char *def, size_t *len)
 {
   const char *s;
   int t;
@@ -47,6 +54,16 @@ const char *es_lua_optstring(lua_State *L, int idx, const char *field, const cha
   return s;
 }
 
+const char *es_lua_optstring(lua_State *L, int idx, const char *field, const char *def, size_t *len)
+{
+  size_t n;
+  const char *s = es_lua_optbytes(L, idx, field, def, &n);
+  es_lua_check_nonul(L, field, s, n);
+  if(len)
+    *len = n;
+  return s;
+}
+
 const char *es_lua_checkstring(lua_State *L, int idx, const char *field, size_t *len)
 {
   const char *s = es_lua_optstring(L, idx, field, NULL, len);
@@ -67,15 +84,18 @@ int es_lua_optbool(lua_State *L, int idx, const char *field, int def)
   return v;
 }
 
+/* Numbers only: a numeric string ("10") is a caller's mistake, not a number. */
 lua_Integer es_lua_optinteger(lua_State *L, int idx, const char *field, lua_Integer def)
 {
   lua_Integer v = def;
   int isnum = 0;
   int t = lua_getfield(L, idx, field);
   if(t != LUA_TNIL) {
-    v = lua_tointegerx(L, -1, &isnum);
+    if(t == LUA_TNUMBER)
+      v = lua_tointegerx(L, -1, &isnum);
     if(!isnum)
-      luaL_error(L, "field '%s' must be an integer", field);
+      luaL_error(L, "field '%s' must be an integer (got %s)", field,
+                 t == LUA_TNUMBER ? "a fraction" : lua_typename(L, t));
   }
   lua_pop(L, 1);
   return v;
@@ -84,13 +104,11 @@ lua_Integer es_lua_optinteger(lua_State *L, int idx, const char *field, lua_Inte
 lua_Number es_lua_optnumber(lua_State *L, int idx, const char *field, lua_Number def)
 {
   lua_Number v = def;
-  int isnum = 0;
   int t = lua_getfield(L, idx, field);
-  if(t != LUA_TNIL) {
-    v = lua_tonumberx(L, -1, &isnum);
-    if(!isnum)
-      luaL_error(L, "field '%s' must be a number", field);
-  }
+  if(t == LUA_TNUMBER)
+    v = lua_tonumber(L, -1);
+  else if(t != LUA_TNIL)
+    luaL_error(L, "field '%s' must be a number (got %s)", field, lua_typename(L, t));
   lua_pop(L, 1);
   return v;
 }
@@ -117,6 +135,8 @@ size_t es_lua_read_headers(lua_State *L, const char *field, struct es_header *h,
        caller keeps referenced for the whole call. */
     h[i].name = lua_tolstring(L, -2, &h[i].name_len);
     h[i].value = lua_tolstring(L, -1, &h[i].value_len);
+    if(memchr(h[i].name, '\0', h[i].name_len) || memchr(h[i].value, '\0', h[i].value_len))
+      luaL_error(L, "%s[%d] must not contain a NUL byte", field, (int)i + 1);
     lua_pop(L, 3);
   }
   return n;
@@ -140,4 +160,33 @@ void es_lua_setstr(lua_State *L, const char *field, const char *s, size_t len)
 {
   lua_pushlstring(L, s, len);
   lua_setfield(L, -2, field);
+}
+
+void es_lua_metatable(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods)
+{
+  /* luaL_newmetatable returns 0 when the registry already has it: set up once. */
+  if(luaL_newmetatable(L, tname)) {
+    if(meta)
+      luaL_setfuncs(L, meta, 0);
+    if(methods) {
+      lua_newtable(L);
+      luaL_setfuncs(L, methods, 0);
+      lua_setfield(L, -2, "__index");
+    }
+  }
+}
+
+void *es_lua_newbox(lua_State *L, size_t size, int nuv, const char *tname, const luaL_Reg *meta,
+                    const luaL_Reg *methods)
+{
+  void *box = lua_newuserdatauv(L, size, nuv);
+  memset(box, 0, size);
+  es_lua_metatable(L, tname, meta, methods);
+  lua_setmetatable(L, -2);
+  return box;
+}
+
+int es_lua_fail_info(lua_State *L, const struct es_error_info *info)
+{
+  return es_lua_fail(L, es_errname(info->code), info->message[0] ? info->message : es_strerror(info->code));
 }

@@ -40,13 +40,9 @@ static int l_xml_decode(lua_State *L)
   char errbuf[256];
   struct es_xml_doc **box;
   int rc;
+  static const luaL_Reg doc_meta[] = {{"__gc", doc_gc}, {NULL, NULL}};
   /* Box the doc so a memory error while building tables cannot leak it. */
-  box = lua_newuserdatauv(L, sizeof(*box), 0);
-  *box = NULL;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, doc_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
+  box = es_lua_newbox(L, sizeof(*box), 0, "eksegress.xml_doc", doc_meta, NULL);
   errbuf[0] = '\0';
   rc = es_xml_parse(s, len, NULL, box, errbuf, sizeof(errbuf));
   if(rc)

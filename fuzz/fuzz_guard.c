@@ -1,4 +1,4 @@
-/* fuzz-sources: guard.c guard_json.c guard_state.c es_buf.c */
+/* fuzz-sources: guard.c guard_json.c guard_state.c guard_gate.c journal.c es_buf.c es_error.c */
 /*
  * fuzz_guard.c: libFuzzer target for the irreversibility guard.
  *
@@ -17,8 +17,14 @@
  * controlPlaneEgressMode anywhere (or, for a body that does not parse, the
  * text anywhere), the request must be exactly a canonical CreateCluster or
  * UpdateClusterConfig whose one mode key is at the legal place, and the
- * acknowledgement (and opt-in) rules must hold. Any violation abort()s.
- * Every decision must also produce an audit line that parses as JSON.
+ * acknowledgement (and opt-in) rules must hold; the mode value let through
+ * must be plain ASCII [A-Z_]+ and, unless it is exactly AWS_MANAGED, must
+ * not read as AWS_MANAGED once its underscores are dropped ("AWSMANAGED");
+ * an update to anything that reads as AWS_MANAGED from a mode that is not
+ * AWS_MANAGED is never let through. Any violation abort()s. Every decision
+ * must also produce an audit line that parses as JSON; the state is fed with
+ * the same bytes under two identities, which must never see each other's
+ * observations.
  */
 #include <jansson.h>
 #include <stddef.h>
@@ -115,6 +121,41 @@ static int canonical(const char *method, const char *t, size_t n, char *name)
   return 0;
 }
 
+/* [A-Z_]+, and not AWS_MANAGED respelled with other underscores. */
+static int plain_mode(const char *mv)
+{
+  char squeezed[64];
+  size_t n = 0;
+  if(!*mv)
+    return 0;
+  for(const char *p = mv; *p; p++) {
+    if(!((*p >= 'A' && *p <= 'Z') || *p == '_'))
+      return 0;
+    if(*p != '_' && n + 1 < sizeof(squeezed))
+      squeezed[n++] = *p;
+  }
+  squeezed[n] = '\0';
+  return strcmp(mv, "AWS_MANAGED") == 0 || strcmp(squeezed, "AWSMANAGED") != 0;
+}
+
+/* Does the value read as AWS_MANAGED to a reader ignoring ASCII case,
+   surrounding white space and '_' / '-'? (The guard folds far more; this is
+   the floor it must meet.) */
+static int reads_as_managed(const char *mv)
+{
+  static const char word[] = "awsmanaged";
+  size_t w = 0;
+  for(const char *p = mv; *p; p++) {
+    char c = (char)(*p | 0x20);
+    if(*p == '_' || *p == '-' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+      continue;
+    if(w >= sizeof(word) - 1 || c != word[w])
+      return 0;
+    w++;
+  }
+  return w == sizeof(word) - 1;
+}
+
 static void oracle(const struct es_guard_input *in, const struct es_guard_decision *d)
 {
   size_t m = mentions(in->body, in->body_len);
@@ -149,6 +190,8 @@ static void oracle(const struct es_guard_input *in, const struct es_guard_decisi
   mv = json_string_value(mode);
   if(strlen(mv) != json_string_length(mode))
     FAIL("mode with an embedded NUL");
+  if(!plain_mode(mv))
+    FAIL("allowed/no-op with a mode value that is not plain [A-Z_]+ (or respells AWS_MANAGED)");
 
   if(op == 1) {
     json_t *jn = json_object_get(root, "name");
@@ -176,8 +219,8 @@ static void oracle(const struct es_guard_input *in, const struct es_guard_decisi
         FAIL("no-op although the mode differs");
     }
     else {
-      if(strcmp(mv, "AWS_MANAGED") == 0)
-        FAIL("a switch to AWS_MANAGED was allowed");
+      if(strcmp(mv, "AWS_MANAGED") == 0 || reads_as_managed(mv))
+        FAIL("a switch to AWS_MANAGED (or a spelling of it) was allowed");
       if(strcmp(in->current_mode, mv) == 0)
         FAIL("allowed instead of no-op");
       if(!in->acknowledge || strcmp(in->acknowledge, name) != 0)
@@ -226,10 +269,12 @@ static void check_audit(const struct es_guard_decision *d)
   es_buf_free(&b);
 }
 
-/* Exercise the state and target parsing with the same bytes. */
+/* Exercise the state, the target parsing and the gate with the same bytes. */
 static void exercise_state(const struct es_guard_input *in)
 {
   struct es_guard_state *st = es_guard_state_new();
+  struct es_guard_request r;
+  struct es_guard_decision d;
   char name[128], target[160];
   const char *m;
   if(!st)
@@ -238,12 +283,33 @@ static void exercise_state(const struct es_guard_input *in)
     if(strlen(name) == 0)
       FAIL("target_cluster returned an empty name");
     snprintf(target, sizeof(target), "/clusters/%s", name);
-    es_guard_observe(st, "ep", "GET", target, strlen(target), 200, in->body, in->body_len, 100);
-    m = es_guard_state_lookup(st, "ep", name, 100, 10);
+    es_guard_observe(st, "AKIDA", "ep", "GET", target, strlen(target), 200, in->body, in->body_len, 100, 1);
+    m = es_guard_state_lookup(st, "AKIDA", "ep", name, 100, 10);
     if(m && strlen(m) == 0)
       FAIL("state remembered an empty mode");
-    es_guard_observe(st, "ep", in->method, in->target, in->target_len, 200, in->body, in->body_len, 101);
-    es_guard_state_lookup(st, "ep", name, 101, 10);
+    if(es_guard_state_lookup(st, "AKIDB", "ep", name, 100, 10) ||
+       es_guard_state_lookup_observation(st, 1, "AKIDB", "ep", name, 100, 10))
+      FAIL("one identity's observation seen by another");
+    if((m != NULL) != (es_guard_state_lookup_observation(st, 1, "AKIDA", "ep", name, 100, 10) != NULL))
+      FAIL("the latest observation and the same observation by id disagree");
+    /* The gate on the input as A and as B: B has observed nothing, so B's
+       request may never be decided as anything but what an unknown mode gives. */
+    memset(&r, 0, sizeof(r));
+    r.method = in->method;
+    r.target = in->target;
+    r.target_len = in->target_len;
+    r.body = in->body;
+    r.body_len = in->body_len;
+    r.acknowledge = in->acknowledge;
+    r.allow_undocumented = in->allow_undocumented;
+    r.endpoint = "ep";
+    r.access_key_id = "AKIDB";
+    r.observed_with = 1;
+    if(es_guard_gate(st, NULL, &r, 100, &d, NULL) == ES_OK && d.action == ES_GUARD_NOOP)
+      FAIL("a no-op decided on another identity's observation");
+    es_guard_observe(st, "AKIDA", "ep", in->method, in->target, in->target_len, 200, in->body, in->body_len,
+                     101, 2);
+    es_guard_state_lookup(st, "AKIDA", "ep", name, 101, 10);
   }
   es_guard_state_free(st);
 }

@@ -90,4 +90,14 @@ describe("sigv4 misuse raises", function()
     assert.is_false(ok)
     assert.is_nil(tostring(msg):find(base.secret_access_key, 1, true))
   end)
+  it("regression: refuses an embedded NUL in every field but the body (issue 8.2)", function()
+    for _, field in ipairs({ "method", "target", "region", "service", "access_key_id",
+                             "secret_access_key" }) do
+      local ok, msg = pcall(sigv4.sign, with(field, (base[field] or "x") .. "\0cut"))
+      assert.is_false(ok, field)
+      assert.matches("field '" .. field .. "' must not contain a NUL byte", msg, 1, true)
+      assert.is_nil(msg:find(base.secret_access_key, 1, true), field)
+    end
+    assert.is_table(sigv4.sign(with("body", "a\0b")))
+  end)
 end)

@@ -54,4 +54,18 @@ describe("guard misuse", function()
     assert.has_error(function() guard.check{ method = "GET" } end)
     assert.has_error(function() guard.check{ method = "GET", target = "/", body = 42 } end)
   end)
+  it("regression: refuses an acknowledgement with an embedded NUL instead of cutting it (issue 8.2)", function()
+    local body = '{"resourcesVpcConfig":{"controlPlaneEgressMode":"CUSTOMER_ROUTED"}}'
+    for _, field in ipairs({ "acknowledge", "current_mode", "method" }) do
+      local opts = { method = "POST", target = "/clusters/legacy-batch/update-config", body = body,
+                     current_mode = "AWS_MANAGED", acknowledge = "legacy-batch" }
+      opts[field] = opts[field] .. "\0anything"
+      assert.error_matches(function() guard.check(opts) end,
+        "field '" .. field .. "' must not contain a NUL byte", 1, true)
+    end
+    -- the target and the body go to the decision function whole: it refuses them itself
+    local d = guard.check{ method = "POST", target = "/clusters/legacy-batch\0/update-config", body = body,
+                           current_mode = "AWS_MANAGED", acknowledge = "legacy-batch" }
+    assert.are.equal("AmbiguousRequest", d.code)
+  end)
 end)

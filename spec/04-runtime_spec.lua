@@ -120,6 +120,70 @@ describe("runtime", function()
     assert.are.equal(6, n)
   end)
 
+  it("one engine per engine configuration: shared by users alike, closed when the last lets go", function()
+    local a = assert(rt:engine_for{})
+    assert.are.equal(rt.engine, a)                       -- no options: the runtime's own engine
+    local audit = os.tmpname()
+    finally(function() os.remove(audit) end)
+    local b = assert(rt:engine_for{ audit_path = audit, backoff_base = 0.01 })
+    local c = assert(rt:engine_for{ backoff_base = 0.01, audit_path = audit })
+    assert.are.equal(b, c)                               -- same configuration, any order
+    assert.are_not.equal(a, b)
+    local r = assert(rt:request({ method = "GET", url = fs.url .. "/ok?k=rt-engine-for" }, b))
+    assert.are.equal(200, r.status)
+    rt:release(b)
+    assert.is_false(b:is_closed())
+    rt:release(c)
+    assert.is_true(b:is_closed())
+    rt:release(a)
+    assert.is_false(rt.engine:is_closed())               -- the runtime's own engine stays
+    assert.has_error(function() rt:request({ method = "GET", url = fs.url .. "/ok" }, b) end,
+      "runtime:request: that engine does not belong to this runtime")
+  end)
+
+  it("requests on two engines of one runtime run in the same scheduler", function()
+    local other = assert(rt:engine_for{ connect_timeout_ms = 2000 })
+    finally(function() rt:release(other) end)
+    local results = parallel({ 1, 2, 3, 4 }, function(i)
+      local r = rt:request({ method = "GET", url = fs.url .. "/stall?ms=200&k=rt-two" .. i },
+        i % 2 == 0 and other or nil)
+      return r.status
+    end, { runtime = rt, concurrency = 4 })
+    assert.are.same({ 200, 200, 200, 200 }, results)
+  end)
+
+  it("regression: a request, sleep or wait from a task of another runtime raises instead of blocking", function()
+    local other = assert(runtime.new{ max_attempts = 1 })
+    finally(function() other:close() end)
+    local _, errs = parallel({ "request", "sleep", "wait", "join" }, function(kind)
+      if kind == "request" then return rt:request{ method = "GET", url = fs.url .. "/ok" } end
+      if kind == "sleep" then return rt:sleep(0.01) end
+      if kind == "wait" then return rt:wait_on({}) end
+      return rt:join({ rt:spawn(function() end) })
+    end, { runtime = other })
+    for i = 1, 4 do
+      assert.are.equal("TaskError", errs[i].code)
+      assert.matches("a task of another runtime", errs[i].message)
+    end
+    rt:run()   -- the task spawned for "join" runs on its own runtime
+  end)
+
+  it("parallel inside a task runs on that task's runtime", function()
+    local other = assert(runtime.new{ max_attempts = 1 })
+    finally(function() other:close() end)
+    local seen = parallel({ 1 }, function()
+      local inner = parallel({ 1, 2 }, function() return runtime.current() end)
+      return inner[1] == other and inner[2] == other
+    end, { runtime = other })
+    assert.is_true(seen[1])
+    assert.is_nil(runtime.current())
+  end)
+
+  it("tasks waiting on an event nobody can fire end in Deadlock, not a busy hang", function()
+    local _, errs = parallel({ 1 }, function() rt:wait_on({}) end, { runtime = rt })
+    assert.are.equal("Deadlock", errs[1].code)
+  end)
+
   it("raises on misuse", function()
     assert.has_error(function() parallel("not a list", function() end) end)
     assert.has_error(function() parallel({}, "not a function") end)

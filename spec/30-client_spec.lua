@@ -351,7 +351,7 @@ describe("client against the simulator", function()
       local c = sim:client{ rate_limit = 50, rate_burst = 5 }
       local results = eksegress.parallel({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, function()
         return c:call("eks", "ListClusters", {})
-      end, { concurrency = 10, runtime = c.runtime })
+      end, { concurrency = 10 })
       for i = 1, 10 do assert.is_table(results[i]) end
       c:close()
     end)

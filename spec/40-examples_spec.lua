@@ -2,11 +2,12 @@
 -- run them: a separate lua5.4 process configured only by environment.
 local simmod = require "helpers.sim"
 
-local function run(sim, script, args)
+local function run(sim, script, args, extra_env)
   local env = ("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY='%s' AWS_ENDPOINT_URL=%s "
     .. "AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_EC2_METADATA_DISABLED=true ")
     :format(simmod.ACCESS_KEY, simmod.SECRET_KEY, sim.url)
     .. ("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s' "):format(os.getenv("LUA_CPATH") or "build/?.so;;")
+    .. (extra_env or "")
   local p = assert(io.popen(env .. "lua5.4 " .. script .. " " .. (args or "") .. " 2>&1"))
   local out = p:read("a")
   local ok, _, code = p:close()
@@ -64,5 +65,54 @@ describe("examples", function()
     assert.matches("revert payments to AWS_MANAGED%s+%-> refused: IrreversibleTransitionRefused", out)
     assert.matches("payments is now CUSTOMER_ROUTED", out)
     assert.matches("10 clusters: AWS_MANAGED=6, CUSTOMER_ISOLATED=1, CUSTOMER_ROUTED=2, UNKNOWN=1", out)
+  end)
+
+  -- Issue 9, 1b: the examples as written are concurrent. The simulator holds
+  -- every response for --latency-ms and counts the requests it handles at
+  -- once (GET /_sim/stats); calls made one after another would leave that
+  -- count at 1.
+  describe("concurrently, as written", function()
+    local slow
+    setup(function()
+      slow = simmod.start("--time-scale 0 --latency-ms 100 "
+        .. "--generate 'clusters=160,accounts=1,regions=4,seed=5,defects=0'")
+    end)
+    teardown(function() slow:stop() end)
+
+    it("regression: examples/list_clusters.lua keeps its describes of several regions in flight at once", function()
+      slow:admin("POST", "/_sim/stats/reset", {})
+      -- no arguments: the example's own four regions, which the fleet fills with 40 clusters each
+      local out, code = run(slow, "examples/list_clusters.lua")
+      assert.are.equal(0, code, out)
+      local n = 0
+      for _ in out:gmatch("[^\n]+") do n = n + 1 end
+      assert.are.equal(160, n, out)
+      local stats = slow:admin("GET", "/_sim/stats")
+      assert.are.equal(4 + 160 + 1, stats.requests)
+      -- 16 describes per region, four regions at once: at least two regions' worth overlapped
+      assert.is_true(stats.in_flight_max >= 32, "in flight at once: " .. stats.in_flight_max)
+    end)
+
+    it("regression: the README's parallel example keeps 32 calls in flight", function()
+      local readme = assert(io.open("README.md")):read("a")
+      local block
+      for code in readme:gmatch("```lua\n(.-)```") do
+        if code:find("eksegress.parallel(names", 1, true) then block = code end
+      end
+      assert.is_string(block, "README has the parallel example")
+      local path = os.tmpname()
+      finally(function() os.remove(path) end)
+      local f = assert(io.open(path, "w"))
+      -- the block exactly as written, then a check of what it produced
+      f:write(block, "\nfor i = 1, #names do assert(results[i], tostring(errs[i])) end\nprint(#names)\n")
+      f:close()
+      slow:admin("POST", "/_sim/stats/reset", {})
+      local out, code = run(slow, path, "", "AWS_REGION=us-west-2 ")
+      assert.are.equal(0, code, out)
+      assert.are.equal("40\n", out)
+      local stats = slow:admin("GET", "/_sim/stats")
+      assert.are.equal(1 + 40 + 1, stats.requests)
+      assert.is_true(stats.in_flight_max >= 32, "in flight at once: " .. stats.in_flight_max)
+    end)
   end)
 end)

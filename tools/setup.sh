@@ -25,6 +25,46 @@ fi
   [ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer*.a 2>/dev/null || true)" ] || \
   { have apt-get && { echo "setup: missing libFuzzer"; need_install=1; }; } || true
 
+# The report specs (56-59): a JSON Schema validator, Chromium for the HTML
+# report, and playwright-core (an npm package that drives it and downloads no
+# browser), from tools/browser/package-lock.json. Its own step, so that when
+# all is present it stays silent and the check above decides the message.
+report_tools() {
+  pkgs=""
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || pkgs="$pkgs chromium"
+  { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; } || pkgs="$pkgs python3-jsonschema"
+  have node || pkgs="$pkgs nodejs"
+  have npm || pkgs="$pkgs npm"
+  if [ -n "$pkgs" ]; then
+    echo "setup: missing for the report specs:$pkgs"
+    sudo_=""
+    [ "$(id -u)" -ne 0 ] && have sudo && sudo_="sudo"
+    if have apt-get; then
+      $sudo_ apt-get update -q
+      # shellcheck disable=SC2086
+      DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q --no-install-recommends $pkgs
+    elif have dnf; then
+      # shellcheck disable=SC2086
+      $sudo_ dnf install -y $pkgs
+    elif have apk; then
+      # shellcheck disable=SC2086
+      $sudo_ apk add --no-cache $(echo "$pkgs" | sed 's/python3-jsonschema/py3-jsonschema/')
+    else
+      echo "setup: install$pkgs yourself (the browser test skips without Chromium)" >&2
+    fi
+  fi
+  browser_dir=$(dirname "$0")/browser
+  want=$(sed -n 's/.*"playwright-core": "\([0-9.]*\)".*/\1/p' "$browser_dir/package.json")
+  got=$(sed -n 's/^ *"version": "\([0-9.]*\)".*/\1/p' "$browser_dir/node_modules/playwright-core/package.json" \
+    2>/dev/null | head -n 1)
+  if have npm && [ "$want" != "$got" ]; then
+    echo "setup: installing playwright-core $want in tools/browser (npm ci)"
+    (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error) ||
+      echo "setup: npm ci failed in tools/browser: the browser test will fail until it succeeds" >&2
+  fi
+}
+report_tools
+
 [ "$need_install" -eq 0 ] && { echo "setup: all dependencies present"; exit 0; }
 
 SUDO=""

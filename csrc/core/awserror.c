@@ -9,22 +9,7 @@
 #include <strings.h>
 
 #include "es_error.h"
-
-/* Copy n bytes into dst[size] with truncation at a UTF-8 character boundary. */
-static void es_copy(char *dst, size_t size, const char *src, size_t n)
-{
-  if(size == 0)
-    return;
-  if(n >= size) {
-    n = size - 1;
-    /* Do not cut a multi-byte sequence: back off over continuation bytes. */
-    while(n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-      n--;
-  }
-  if(n)
-    memcpy(dst, src, n);
-  dst[n] = '\0';
-}
+#include "es_text.h"
 
 /* Normalize a JSON/header error code: drop anything from the first ':', then keep
    what follows the last '#' (botocore's split(':')[0].rsplit('#')[-1]). */
@@ -46,7 +31,7 @@ static void es_set_code(struct es_aws_error *out, const char *s, size_t n)
   }
   while(n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
     n--;
-  es_copy(out->code, sizeof(out->code), s, n);
+  es_copy_trunc(out->code, sizeof(out->code), s, n);
 }
 
 static const struct es_header *es_find(const struct es_header *h, size_t n, const char *name)
@@ -94,11 +79,11 @@ static void es_parse_json(const char *body, size_t len, struct es_aws_error *out
   if(!s)
     s = es_json_str(root, "errorMessage", NULL, &n);
   if(s)
-    es_copy(out->message, sizeof(out->message), s, n);
+    es_copy_trunc(out->message, sizeof(out->message), s, n);
   if(!out->request_id[0]) {
     s = es_json_str(root, "requestId", "RequestId", &n);
     if(s)
-      es_copy(out->request_id, sizeof(out->request_id), s, n);
+      es_copy_trunc(out->request_id, sizeof(out->request_id), s, n);
   }
   json_decref(root);
 }
@@ -166,7 +151,7 @@ static void es_trim_copy(char *dst, size_t size, const char *s, size_t n)
   }
   while(n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
     n--;
-  es_copy(dst, size, s, n);
+  es_copy_trunc(dst, size, s, n);
 }
 
 static void XMLCALL es_xml_end(void *ud, const XML_Char *name)
@@ -259,13 +244,13 @@ static void es_parse_xml(const char *body, size_t len, struct es_aws_error *out,
   } while(off < len);
   if(ok && !x->refused) {
     if(want_code && x->have_code)
-      es_copy(out->code, sizeof(out->code), x->code, strlen(x->code));
+      es_copy_trunc(out->code, sizeof(out->code), x->code, strlen(x->code));
     if(x->have_msg)
-      es_copy(out->message, sizeof(out->message), x->message, strlen(x->message));
+      es_copy_trunc(out->message, sizeof(out->message), x->message, strlen(x->message));
     if(x->have_type)
-      es_copy(out->type, sizeof(out->type), x->type, strlen(x->type));
+      es_copy_trunc(out->type, sizeof(out->type), x->type, strlen(x->type));
     if(x->have_reqid && !out->request_id[0])
-      es_copy(out->request_id, sizeof(out->request_id), x->reqid, strlen(x->reqid));
+      es_copy_trunc(out->request_id, sizeof(out->request_id), x->reqid, strlen(x->reqid));
   }
   XML_ParserFree(x->p);
   free(x);

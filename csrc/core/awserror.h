@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "sigv4.h"   /* struct es_header */
+#include "es_types.h"   /* struct es_header */
 
 struct es_aws_error {
   char code[128];        /* "" when none */

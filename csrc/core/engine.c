@@ -11,7 +11,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -19,16 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "awserror.h"
 #include "engine_retry.h"
 #include "es_error.h"
+#include "es_text.h"
+#include "es_version.h"
 #include "httpdate.h"
+#include "journal.h"
 
-#define ES_ENGINE_VERSION "0.1"
 #define ES_MAX_HEADER_BYTES (256 * 1024)   /* response header block limit */
-#define ES_GUARD_MAX_AGE_S 300             /* a DescribeCluster older than this is stale */
 
 /* ---- process-wide libcurl init (the only global state) ------------------- */
 
@@ -55,6 +54,7 @@ struct es_req {
   char *url;                       /* as handed to curl (scheme://authority/target) */
   const char *target;              /* points into url */
   size_t target_len;
+  char *url_host;                  /* the URL's host[:port] (where the connection goes) */
   char *host;                      /* Host header value (signed, sent, guard endpoint) */
   struct es_header *hdrs;          /* filtered caller headers + Host; strings in hstore */
   size_t n_hdrs;
@@ -65,7 +65,7 @@ struct es_req {
   char *region, *service;
   char *ak, *sk, *tok;             /* wiped on free */
   unsigned flags;
-  int is_eks;
+  int is_eks;                      /* EKS-bound: guarded, and its responses observed */
   long timeout_ms;
   int max_attempts;
   int has_content_type;
@@ -104,7 +104,7 @@ struct es_engine {
   int retry_mode;
   double backoff_base_s, backoff_cap_s;
   char *user_agent;
-  int audit_fd;
+  struct es_journal *audit;        /* guard audit log, or NULL */
 
   unsigned long long next_id;
   struct es_req *pending;          /* doubly-linked list of requests not completed */
@@ -158,26 +158,9 @@ static void es_wipe_str(char *s)
   }
 }
 
-/* Copy a C string into dst[size], truncating (gcc's format-truncation check
-   objects to snprintf("%s") into smaller arrays, and truncation is intended). */
-static void es_scopy(char *dst, size_t size, const char *src)
-{
-  size_t n = strlen(src);
-  if(n >= size)
-    n = size - 1;
-  memcpy(dst, src, n);
-  dst[n] = '\0';
-}
-
 static void es_setmsg(struct es_http_response *r, const char *msg)
 {
   es_scopy(r->error_message, sizeof(r->error_message), msg);
-}
-
-static int es_is_tchar(unsigned char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static int es_name_eq(const struct es_header *h, const char *name)
@@ -202,16 +185,7 @@ void es_engine_config_init(struct es_engine_config *cfg)
   cfg->max_host_connections = 64;
 }
 
-static int es_open_audit(const char *path)
-{
-  int fd;
-  do
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  while(fd < 0 && errno == EINTR);
-  return fd;
-}
-
-struct es_engine *es_engine_new(const struct es_engine_config *cfg_in)
+struct es_engine *es_engine_new(const struct es_engine_config *cfg_in, struct es_error_info *err)
 {
   struct es_engine_config def, cfg;
   struct es_engine *e;
@@ -243,14 +217,19 @@ struct es_engine *es_engine_new(const struct es_engine_config *cfg_in)
   if(cfg.max_host_connections <= 0)
     cfg.max_host_connections = def.max_host_connections;
 
+  es_error_set(err, ES_OK, 0, "%s", "");
   pthread_once(&es_curl_once, es_curl_init);
-  if(es_curl_init_rc != CURLE_OK)
+  if(es_curl_init_rc != CURLE_OK) {
+    es_error_set(err, ES_ECURL, 0, "libcurl global initialization failed (%s)",
+                 curl_easy_strerror(es_curl_init_rc));
     return NULL;
+  }
 
   e = calloc(1, sizeof(*e));
-  if(!e)
+  if(!e) {
+    es_error_set(err, ES_ENOMEM, 0, "out of memory");
     return NULL;
-  e->audit_fd = -1;
+  }
   e->connect_timeout_ms = cfg.connect_timeout_ms;
   e->timeout_ms = cfg.timeout_ms;
   e->max_response_bytes = cfg.max_response_bytes;
@@ -268,41 +247,55 @@ struct es_engine *es_engine_new(const struct es_engine_config *cfg_in)
                                     (uint64_t)(es_mono_ms() * 1000.0));
 
   if(cfg.ca_bundle && !(e->ca_bundle = es_strdup0(cfg.ca_bundle)))
-    goto fail;
+    goto nomem;
   if(cfg.user_agent)
     e->user_agent = es_strdup0(cfg.user_agent);
   else {
     const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
     struct es_buf ua = ES_BUF_INIT;
-    if(es_buf_printf(&ua, "eksegress/%s libcurl/%s", ES_ENGINE_VERSION,
+    if(es_buf_printf(&ua, "eksegress/%s libcurl/%s", es_version(),
                      vi && vi->version ? vi->version : "?") != ES_OK) {
       es_buf_free(&ua);
-      goto fail;
+      goto nomem;
     }
     e->user_agent = ua.data;
   }
   if(!e->user_agent)
-    goto fail;
+    goto nomem;
   if(cfg.audit_path) {
-    e->audit_fd = es_open_audit(cfg.audit_path);
-    if(e->audit_fd < 0)
+    struct es_error_info jerr;
+    /* Shared: several processes may append to one audit log; every line is
+       synced before the request it records is sent. */
+    e->audit = es_journal_open(cfg.audit_path, ES_JOURNAL_SHARED | ES_JOURNAL_SYNC, &jerr);
+    if(!e->audit) {
+      es_error_set(err, jerr.code, 0, "audit_path: %s", jerr.message);
       goto fail;
+    }
   }
-  e->signer = es_sigv4_signer_new(0);
   e->guard = es_guard_state_new();
-  e->multi = curl_multi_init();
-  if(!e->signer || !e->guard || !e->multi)
+  if(!e->guard)
+    goto nomem;
+  e->signer = es_sigv4_signer_new(0);
+  if(!e->signer) {
+    es_error_set(err, ES_ECRYPTO, 0, "cannot set up the SigV4 signer (OpenSSL failure or out of memory)");
     goto fail;
+  }
+  e->multi = curl_multi_init();
   maxconn = cfg.max_host_connections * 4;
   if(maxconn < 256)
     maxconn = 256;
-  if(curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, cfg.max_host_connections) !=
+  if(!e->multi ||
+     curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, cfg.max_host_connections) !=
        CURLM_OK ||
      curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, maxconn) != CURLM_OK ||
-     curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK)
+     curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK) {
+    es_error_set(err, ES_ECURL, 0, "cannot set up the libcurl multi handle");
     goto fail;
+  }
   return e;
 
+nomem:
+  es_error_set(err, ES_ENOMEM, 0, "out of memory");
 fail:
   es_engine_free(e);
   return NULL;
@@ -340,6 +333,7 @@ static void es_req_free(struct es_req *q)
   es_slist_wipe_free(q->slist);
   free(q->method);
   free(q->url);
+  free(q->url_host);
   free(q->host);
   free(q->hdrs);
   es_buf_free(&q->hstore);
@@ -429,8 +423,7 @@ void es_engine_free(struct es_engine *e)
   es_guard_state_free(e->guard);
   free(e->ca_bundle);
   free(e->user_agent);
-  if(e->audit_fd >= 0)
-    close(e->audit_fd);
+  (void)es_journal_close(e->audit);
   free(e);
 }
 
@@ -482,7 +475,7 @@ static size_t es_header_cb(char *ptr, size_t size, size_t nitems, void *ud)
     return 0;
   for(i = 0; i < nl; i++) {
     char c = ptr[i];
-    q->hraw.data[q->hraw.len++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    q->hraw.data[q->hraw.len++] = (char)es_ascii_lower((unsigned char)c);
   }
   q->hraw.data[q->hraw.len++] = '\0';
   memcpy(q->hraw.data + q->hraw.len, ptr + vs, ve - vs);
@@ -549,7 +542,7 @@ static int es_parse_url(struct es_req *q, const char *url)
     if(port == auth_end)
       return ES_EINVAL;
     for(d = port; d < auth_end; d++)
-      if(*d < '0' || *d > '9')
+      if(!es_is_digit((unsigned char)*d))
         return ES_EINVAL;
   }
   if(host_end == auth)
@@ -560,8 +553,9 @@ static int es_parse_url(struct es_req *q, const char *url)
     hlen = (size_t)(host_end - auth);
   else
     hlen = alen;
+  q->url_host = es_strndup0(auth, hlen);
   q->host = es_strndup0(auth, hlen);
-  if(!q->host)
+  if(!q->url_host || !q->host)
     return ES_ENOMEM;
 
   if(es_buf_append(&u, url, slen + alen) != ES_OK ||
@@ -1021,8 +1015,8 @@ static void es_finish_attempt(struct es_engine *e, struct es_req *q, CURLcode cr
   /* The guard learns from every EKS attempt: a DescribeCluster tells the mode;
      an UpdateClusterConfig attempt, even a failed one, may have changed it. */
   if(q->is_eks)
-    es_guard_observe(e->guard, q->host, q->method, q->target, q->target_len, err ? 0 : status,
-                     err ? NULL : r->body.data, err ? 0 : r->body.len, es_wall(e));
+    es_guard_observe(e->guard, q->ak, q->host, q->method, q->target, q->target_len, err ? 0 : status,
+                     err ? NULL : r->body.data, err ? 0 : r->body.len, es_wall(e), q->id);
 
   /* Clock skew: learn the offset from Date; retry once if the offset now
      differs from the one this attempt was signed with (also when a concurrent
@@ -1142,24 +1136,50 @@ int es_engine_step(struct es_engine *e, long timeout_ms)
 
 /* ---- submit ------------------------------------------------------------------ */
 
-static int es_audit(struct es_engine *e, const struct es_guard_decision *d, const char *identity)
+/* The guard gate: after the request is fully built, before it is signed.
+   Returns 1 when the request completed here (refused, no-op, or its audit
+   line could not be written) and must not be started. */
+static int es_guard_request(struct es_engine *e, struct es_req *q, const struct es_http_request *r)
 {
-  struct es_buf line = ES_BUF_INIT;
-  ssize_t w;
-  int rc;
-  if(e->audit_fd < 0)
-    return ES_OK;
-  rc = es_guard_audit_line(d, es_wall(e), identity, &line);
-  if(rc == ES_OK) {
-    /* One write() of the whole line: O_APPEND keeps concurrent writers' lines whole. */
-    do
-      w = write(e->audit_fd, line.data, line.len);
-    while(w < 0 && errno == EINTR);
-    if(w < 0 || (size_t)w != line.len)
-      rc = ES_EHTTP;
+  struct es_http_response *resp = q->resp;
+  struct es_guard_request gr;
+  int rc, sys_errno = 0;
+
+  memset(&gr, 0, sizeof(gr));
+  gr.method = q->method;
+  gr.target = q->target;
+  gr.target_len = q->target_len;
+  gr.body = q->body;
+  gr.body_len = q->body_len;
+  gr.access_key_id = q->ak;
+  gr.endpoint = q->host;
+  gr.observed_with = r->observed_with;
+  gr.acknowledge = r->acknowledge;
+  gr.allow_undocumented = r->allow_undocumented;
+  gr.identity = r->identity;
+  resp->guarded = 1;
+  rc = es_guard_gate(e->guard, e->audit, &gr, es_wall(e), &resp->guard, &sys_errno);
+  if(rc != ES_OK) {
+    struct es_error_info why;
+    /* Every mode decision must be on record: without the audit line, nothing is sent. */
+    es_error_set(&why, ES_EGUARD, sys_errno, "guard audit log write failed (%s); request not sent",
+                 es_strerror(rc));
+    resp->error = ES_EGUARD;
+    es_setmsg(resp, why.message);
+    es_complete(e, q);
+    return 1;
   }
-  es_buf_free(&line);
-  return rc;
+  if(resp->guard.action == ES_GUARD_REFUSE) {
+    resp->error = ES_EGUARD;
+    es_setmsg(resp, resp->guard.message[0] ? resp->guard.message : "refused by the guard");
+    es_complete(e, q);
+    return 1;
+  }
+  if(resp->guard.action == ES_GUARD_NOOP) {
+    es_complete(e, q);
+    return 1;
+  }
+  return 0;
 }
 
 int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
@@ -1206,7 +1226,7 @@ int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
       goto fail;
   }
   q->flags = r->sigv4_flags;
-  q->is_eks = q->service && strcmp(q->service, "eks") == 0;
+  q->is_eks = es_guard_targets_eks(q->service, q->url_host, q->host, q->target, q->target_len);
   q->timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : e->timeout_ms;
   q->max_attempts = r->max_attempts > 0 ? r->max_attempts : e->max_attempts;
   if(q->max_attempts > ES_ENGINE_MAX_ATTEMPTS)
@@ -1229,50 +1249,8 @@ int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
   if(id_out)
     *id_out = q->id;
 
-  if(q->is_eks) {
-    /* The guard: after the request is fully built, before it is signed. */
-    struct es_guard_input gi;
-    char cluster[256];
-    time_t now = es_wall(e);
-    memset(&gi, 0, sizeof(gi));
-    gi.method = q->method;
-    gi.target = q->target;
-    gi.target_len = q->target_len;
-    gi.body = q->body;
-    gi.body_len = q->body_len;
-    gi.acknowledge = r->acknowledge;
-    gi.allow_undocumented = r->allow_undocumented;
-    if(es_guard_target_cluster(q->target, q->target_len, cluster, sizeof(cluster)))
-      gi.current_mode = es_guard_state_lookup(e->guard, q->host, cluster, now, ES_GUARD_MAX_AGE_S);
-    resp->guarded = 1;
-    if(es_guard_check(&gi, &resp->guard) != ES_OK) {
-      /* Cannot happen with valid pointers; fail closed all the same. */
-      resp->guard.action = ES_GUARD_REFUSE;
-      resp->error = ES_EGUARD;
-      es_setmsg(resp, "guard check failed");
-      es_complete(e, q);
-      return ES_OK;
-    }
-    if(resp->guard.touches_mode || resp->guard.action != ES_GUARD_ALLOW) {
-      if(es_audit(e, &resp->guard, r->identity) != ES_OK) {
-        /* Every mode decision must be on record: without the audit line, nothing is sent. */
-        resp->error = ES_EGUARD;
-        es_setmsg(resp, "guard audit log write failed; request not sent");
-        es_complete(e, q);
-        return ES_OK;
-      }
-    }
-    if(resp->guard.action == ES_GUARD_REFUSE) {
-      resp->error = ES_EGUARD;
-      es_setmsg(resp, resp->guard.message[0] ? resp->guard.message : "refused by the guard");
-      es_complete(e, q);
-      return ES_OK;
-    }
-    if(resp->guard.action == ES_GUARD_NOOP) {
-      es_complete(e, q);
-      return ES_OK;
-    }
-  }
+  if(q->is_eks && es_guard_request(e, q, r))
+    return ES_OK;
   es_start_attempt(e, q);
   return ES_OK;
 
@@ -1325,8 +1303,8 @@ int es_engine_cancel(struct es_engine *e, unsigned long long id)
     q->state = ES_RS_WAITING;
     /* The request may have reached the server: let the guard forget what it changes. */
     if(q->is_eks)
-      es_guard_observe(e->guard, q->host, q->method, q->target, q->target_len, 0, NULL, 0,
-                       es_wall(e));
+      es_guard_observe(e->guard, q->ak, q->host, q->method, q->target, q->target_len, 0, NULL, 0,
+                       es_wall(e), q->id);
   }
   q->resp->error = ES_ECLOSED;
   es_setmsg(q->resp, "canceled");
@@ -1354,6 +1332,16 @@ long es_engine_retry_quota(const struct es_engine *e)
 struct es_guard_state *es_engine_guard_state(struct es_engine *e)
 {
   return e ? e->guard : NULL;
+}
+
+const char *es_engine_observed_mode(struct es_engine *e, const char *access_key_id,
+                                    const char *host, const char *cluster,
+                                    unsigned long long observed_with)
+{
+  if(!e)
+    return NULL;
+  /* The engine's clock, as the guard gate in es_engine_submit uses it. */
+  return es_guard_state_current(e->guard, observed_with, access_key_id, host, cluster, es_wall(e));
 }
 
 const char *es_http_response_header(const struct es_http_response *r, const char *name)

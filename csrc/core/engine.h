@@ -28,14 +28,12 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "engine_retry.h"   /* ES_RETRY_* modes */
 #include "es_buf.h"
+#include "es_error.h"          /* struct es_error_info */
+#include "es_types.h"          /* struct es_header, struct es_credentials, es_clock_fn */
 #include "guard.h"
-#include "sigv4.h"   /* struct es_header, struct es_credentials, es_clock_fn */
-
-/* Retry modes. */
-#define ES_RETRY_STANDARD       0  /* AWS standard mode, current defaults (aws-wire.md 5.1) */
-#define ES_RETRY_OFF            1  /* one attempt, never retried */
-#define ES_RETRY_STANDARD_2026  2  /* standard mode with the 2026 changes (aws-wire.md 5.2) */
+#include "sigv4.h"             /* ES_SIGV4_* flags */
 
 /* Attempts recorded per response; max_attempts is clamped to this. */
 #define ES_ENGINE_MAX_ATTEMPTS 20
@@ -59,8 +57,9 @@ struct es_engine_config {
   long max_host_connections;    /* per-host connection cap (CURLMOPT_MAX_HOST_CONNECTIONS), default 64 */
   es_clock_fn wall_clock;       /* UNIX time for signing, skew and guard freshness; NULL: time() */
   void *clock_ud;
-  const char *audit_path;       /* guard audit log (O_APPEND, one JSON line per write()); NULL: none */
-  const char *user_agent;       /* NULL: "eksegress/<version> libcurl/<version>" */
+  const char *audit_path;       /* guard audit log (journal.h: shared lock, one JSON line per write(),
+                                   fdatasync per line); NULL: none */
+  const char *user_agent;       /* NULL: "eksegress/<es_version()> libcurl/<version>" */
 };
 
 void es_engine_config_init(struct es_engine_config *cfg);
@@ -68,8 +67,11 @@ void es_engine_config_init(struct es_engine_config *cfg);
 struct es_engine;
 
 /* Create an engine (the config is copied; NULL means all defaults).
-   Returns NULL on allocation or libcurl/OpenSSL setup failure. */
-struct es_engine *es_engine_new(const struct es_engine_config *cfg);
+   Returns NULL on failure, with the reason in *err (when not NULL): the audit
+   log's ES_EIO, ES_ENOTREG or ES_ELOCKED with a message naming the path and
+   the system's reason, ES_ENOMEM, or ES_ECURL / ES_ECRYPTO for a libcurl or
+   OpenSSL setup failure. */
+struct es_engine *es_engine_new(const struct es_engine_config *cfg, struct es_error_info *err);
 
 /* Free an engine: aborts every transfer in flight and frees every response not
    yet popped. NULL is accepted. */
@@ -92,16 +94,22 @@ struct es_http_request {
   size_t body_len;
 
   int sign;                           /* 1: SigV4 (header placement) on every attempt, fresh time */
-  const char *region;                 /* signing region and service (service "eks" also */
-  const char *service;                /*   selects the guard) */
+  const char *region;                 /* signing region and service */
+  const char *service;
   struct es_credentials creds;
   unsigned sigv4_flags;               /* ES_SIGV4_* used as given (ES_SIGV4_DEFAULT_FLAGS for all but S3) */
 
-  /* Guard inputs (only read when service is "eks"; the guard runs for every
-     such request, signed or not; there is no opt-out). */
+  /* Guard inputs. The guard runs for every EKS-bound request (service "eks",
+     an eks./eks-fips. host, or a /clusters path: es_guard_targets_eks),
+     signed or not, whatever the service says; there is no opt-out. Its
+     observations are keyed by the signing access key id ("" unsigned). */
   const char *acknowledge;            /* out-of-band acknowledgement (cluster name) or NULL */
   int allow_undocumented;             /* opt-in for CUSTOMER_ISOLATED / unknown modes */
   const char *identity;               /* caller identity for the audit line, or NULL */
+  unsigned long long observed_with;   /* id of the DescribeCluster response this update relies
+                                         on: the current mode comes from that observation only
+                                         (same access key id, host and cluster, fresh); 0: the
+                                         latest fresh one of that key */
 
   long timeout_ms;                    /* per-attempt total timeout override, 0: engine default */
   int max_attempts;                   /* override, 0: engine default */
@@ -141,6 +149,15 @@ long es_engine_retry_quota(const struct es_engine *e);
 
 /* The engine's guard state (observed cluster modes); owned by the engine. */
 struct es_guard_state *es_engine_guard_state(struct es_engine *e);
+
+/* The mode the engine's guard would use right now for a request of
+   access_key_id (NULL or "": unsigned) to host and cluster, relying on
+   observation observed_with (0: the latest): freshness is judged on the
+   engine's own clock against ES_GUARD_MAX_AGE. NULL when unknown or stale;
+   the string is owned by the engine until its next step or submit. */
+const char *es_engine_observed_mode(struct es_engine *e, const char *access_key_id,
+                                    const char *host, const char *cluster,
+                                    unsigned long long observed_with);
 
 /* One attempt as it happened. */
 struct es_http_attempt {
@@ -183,7 +200,7 @@ struct es_http_response {
   double total_ms;          /* submit to completion */
   struct es_http_attempt attempt[ES_ENGINE_MAX_ATTEMPTS];
 
-  /* Guard (service "eks" only). guarded = 1 when the guard ran; the decision
+  /* Guard (EKS-bound requests only). guarded = 1 when the guard ran; the decision
      is copied in full. A refusal has error ES_EGUARD; a no-op has error 0 and
      status 0; in both cases nothing was sent. */
   int guarded;

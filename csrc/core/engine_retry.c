@@ -4,7 +4,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine.h"
 #include "es_error.h"
 
 /* botocore standard.py / smithy-typescript constants.ts */

@@ -8,6 +8,11 @@
 
 #include <stdint.h>
 
+/* Retry modes (es_engine_config.retry_mode). */
+#define ES_RETRY_STANDARD       0  /* AWS standard mode, current defaults (aws-wire.md 5.1) */
+#define ES_RETRY_OFF            1  /* one attempt, never retried */
+#define ES_RETRY_STANDARD_2026  2  /* standard mode with the 2026 changes (aws-wire.md 5.2) */
+
 /* Quota costs and capacity of standard mode (botocore quota.py / standard.py). */
 #define ES_RETRY_QUOTA_CAPACITY   500
 #define ES_RETRY_COST             5

@@ -1,7 +1,12 @@
 /* es_error.c: names and descriptions of the core's error codes. */
 #include "es_error.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "es_text.h"
 
 struct es_errinfo {
   int code;
@@ -52,4 +57,25 @@ const char *es_errname(int code)
 {
   const struct es_errinfo *e = es_errlookup(code);
   return e ? e->name : "UnknownError";
+}
+
+int es_error_set(struct es_error_info *info, int code, int sys_errno, const char *fmt, ...)
+{
+  va_list ap;
+  size_t n;
+  if(!info)
+    return code;
+  info->code = code;
+  va_start(ap, fmt);
+  vsnprintf(info->message, sizeof(info->message), fmt, ap);
+  va_end(ap);
+  n = strlen(info->message);
+  if(sys_errno && n < sizeof(info->message)) {
+    char buf[128];
+    /* GNU strerror_r (we build with _GNU_SOURCE): thread-safe, returns the text. */
+    snprintf(info->message + n, sizeof(info->message) - n, ": %s", strerror_r(sys_errno, buf, sizeof(buf)));
+  }
+  /* A path cut at the end must not leave half a UTF-8 character. */
+  info->message[es_utf8_boundary(info->message, strlen(info->message))] = '\0';
+  return code;
 }

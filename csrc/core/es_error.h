@@ -30,6 +30,19 @@
 #define ES_ENOTREG   -19   /* the path names a FIFO, a device or a directory, not a regular file */
 #define ES_EFILETOOBIG -20 /* a file is larger than the caller's limit */
 
+/* A failure and its explanation, for operations that fail in more than one
+   way a caller should tell apart (engine creation, opening a file). The
+   message never contains a secret. */
+struct es_error_info {
+  int code;                 /* ES_OK or ES_E* */
+  char message[512];        /* "" when code is ES_OK */
+};
+
+/* Set info (when not NULL): code, and a printf-style message; with
+   sys_errno != 0, ": <strerror(sys_errno)>" is appended. Returns code. */
+int es_error_set(struct es_error_info *info, int code, int sys_errno, const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+
 /* A static, human-readable description of an ES_E* code ("unknown error" otherwise). */
 const char *es_strerror(int code);
 

@@ -13,6 +13,7 @@
 #include "guard.h"
 #include "guard_internal.h"
 #include "es_error.h"
+#include "es_text.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -23,79 +24,17 @@
 
 #define MODE_AWS "AWS_MANAGED"
 #define MODE_ROUTED "CUSTOMER_ROUTED"
-#define MODE_ISOLATED "CUSTOMER_ISOLATED"
 
 /* ---- small helpers shared with the other guard files ------------------- */
 
-static int is_alnum(int c)
-{
-  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
 int es_guard_name_valid(const char *s, size_t n)
 {
-  if(n < 1 || n > ES_GUARD_NAME_MAX || !is_alnum((unsigned char)s[0]))
+  if(n < 1 || n > ES_GUARD_NAME_MAX || !es_is_alnum((unsigned char)s[0]))
     return 0;
   for(size_t i = 1; i < n; i++) {
     int c = (unsigned char)s[i];
-    if(!is_alnum(c) && c != '_' && c != '-')
+    if(!es_is_alnum(c) && c != '_' && c != '-')
       return 0;
-  }
-  return 1;
-}
-
-/* Decode one UTF-8 sequence at s[i..n). Returns its length (1..4) and the
-   code point in *cp, or 0 when the bytes there are not well-formed UTF-8. */
-static size_t utf8_next(const unsigned char *s, size_t i, size_t n, uint32_t *cp)
-{
-  unsigned c = s[i];
-  size_t len;
-  uint32_t v, min;
-  if(c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  if(c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    v = c & 0x1F;
-    min = 0x80;
-  }
-  else if(c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    v = c & 0x0F;
-    min = 0x800;
-  }
-  else if(c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    v = c & 0x07;
-    min = 0x10000;
-  }
-  else
-    return 0;
-  if(n - i < len)
-    return 0;
-  for(size_t k = 1; k < len; k++) {
-    unsigned cc = s[i + k];
-    if((cc & 0xC0) != 0x80)
-      return 0;
-    v = (v << 6) | (cc & 0x3F);
-  }
-  if(v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-    return 0;
-  *cp = v;
-  return len;
-}
-
-int es_guard_utf8_valid(const char *s, size_t n)
-{
-  const unsigned char *u = (const unsigned char *)s;
-  size_t i = 0;
-  uint32_t cp;
-  while(i < n) {
-    size_t l = utf8_next(u, i, n, &cp);
-    if(!l)
-      return 0;
-    i += l;
   }
   return 1;
 }
@@ -108,7 +47,7 @@ void es_guard_copy_display(char *dst, size_t size, const char *src, size_t n)
     return;
   while(src && i < n) {
     uint32_t cp;
-    size_t l = utf8_next(u, i, n, &cp);
+    size_t l = es_utf8_next(u, i, n, &cp);
     if(l == 0 || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) {
       /* invalid byte or control character: one '?' */
       if(o + 1 >= size)
@@ -126,37 +65,101 @@ void es_guard_copy_display(char *dst, size_t size, const char *src, size_t n)
   dst[o] = '\0';
 }
 
-/* Fold one code point onto the ASCII letter a lenient case-insensitive
-   matcher could take it for; 0 for separators to skip; -1 for no match. */
+/* ---- folding: what a lenient reader could take a key or a value for ------ */
+
+/* Code points a lenient matcher could skip: white space and controls,
+   zero-width and other format characters, combining marks, variation
+   selectors, and the separators ('_' '-' and their look-alikes) that
+   "ignore separators" matchers drop. Ranges, inclusive, sorted. */
+static const uint32_t fold_skip[][2] = {
+  {0x0000, 0x0020}, {0x002D, 0x002D}, {0x005F, 0x005F}, {0x007F, 0x00A0}, {0x00AD, 0x00AD},
+  {0x0300, 0x036F}, {0x061C, 0x061C}, {0x115F, 0x1160}, {0x1680, 0x1680}, {0x180B, 0x180F},
+  {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x2000, 0x2015}, {0x2028, 0x202F}, {0x205F, 0x206F},
+  {0x20D0, 0x20FF}, {0x2212, 0x2212}, {0x3000, 0x3000}, {0x3164, 0x3164}, {0xFE00, 0xFE0F},
+  {0xFE20, 0xFE2F}, {0xFE33, 0xFE34}, {0xFE4D, 0xFE4F}, {0xFE58, 0xFE58}, {0xFE63, 0xFE63},
+  {0xFEFF, 0xFEFF}, {0xFF0D, 0xFF0D}, {0xFF3F, 0xFF3F}, {0xFFA0, 0xFFA0}, {0xFFF9, 0xFFFB},
+  {0x1D173, 0x1D17A}, {0xE0000, 0xE007F}, {0xE0100, 0xE01EF},
+};
+
+/* Runs of letters in alphabetical order: first code point, last, and the
+   ASCII letter of the first. */
+static const struct { uint32_t lo, hi; char first; } fold_runs[] = {
+  {0x00C0, 0x00C5, 'a'}, {0x00C8, 0x00CB, 'e'}, {0x00CC, 0x00CF, 'i'}, {0x00D2, 0x00D6, 'o'},
+  {0x00D9, 0x00DC, 'u'}, {0x00E0, 0x00E5, 'a'}, {0x00E8, 0x00EB, 'e'}, {0x00EC, 0x00EF, 'i'},
+  {0x00F2, 0x00F6, 'o'}, {0x00F9, 0x00FC, 'u'}, {0x249C, 0x24B5, 'a'}, {0x24B6, 0x24CF, 'a'},
+  {0x24D0, 0x24E9, 'a'}, {0xFF21, 0xFF3A, 'a'}, {0xFF41, 0xFF5A, 'a'}, {0x1F130, 0x1F149, 'a'},
+  {0x1F150, 0x1F169, 'a'}, {0x1F170, 0x1F189, 'a'}, {0x1F1E6, 0x1F1FF, 'a'},
+};
+
+/* Single look-alikes: Latin-1 and Latin Extended letters, small capitals,
+   letterlike symbols, Greek and Cyrillic capitals and small letters that
+   render as ASCII letters. Sorted by code point. */
+static const struct { uint32_t cp; char to; } fold_one[] = {
+  {0x00C7, 'c'}, {0x00D1, 'n'}, {0x00D8, 'o'}, {0x00DD, 'y'}, {0x00E7, 'c'}, {0x00F1, 'n'},
+  {0x00F8, 'o'}, {0x00FD, 'y'}, {0x00FF, 'y'}, {0x0130, 'i'}, {0x0131, 'i'}, {0x017F, 's'},
+  {0x0262, 'g'}, {0x026A, 'i'}, {0x0274, 'n'}, {0x0280, 'r'}, {0x028F, 'y'}, {0x029C, 'h'},
+  {0x029F, 'l'}, {0x0391, 'a'}, {0x0392, 'b'}, {0x0395, 'e'}, {0x0396, 'z'}, {0x0397, 'h'},
+  {0x0399, 'i'}, {0x039A, 'k'}, {0x039C, 'm'}, {0x039D, 'n'}, {0x039F, 'o'}, {0x03A1, 'p'},
+  {0x03A4, 't'}, {0x03A5, 'y'}, {0x03A7, 'x'}, {0x03B1, 'a'}, {0x03B9, 'i'}, {0x03BA, 'k'},
+  {0x03BD, 'v'}, {0x03BF, 'o'}, {0x03C1, 'p'}, {0x03C5, 'u'}, {0x03C7, 'x'}, {0x0405, 's'},
+  {0x0406, 'i'}, {0x0408, 'j'}, {0x0410, 'a'}, {0x0412, 'b'}, {0x0415, 'e'}, {0x041A, 'k'},
+  {0x041C, 'm'}, {0x041D, 'h'}, {0x041E, 'o'}, {0x0420, 'p'}, {0x0421, 'c'}, {0x0422, 't'},
+  {0x0423, 'y'}, {0x0425, 'x'}, {0x0430, 'a'}, {0x0435, 'e'}, {0x043A, 'k'}, {0x043C, 'm'},
+  {0x043E, 'o'}, {0x0440, 'p'}, {0x0441, 'c'}, {0x0443, 'y'}, {0x0445, 'x'}, {0x0455, 's'},
+  {0x0456, 'i'}, {0x0458, 'j'}, {0x04AE, 'y'}, {0x04BB, 'h'}, {0x04C0, 'i'}, {0x0500, 'd'},
+  {0x0501, 'd'}, {0x051B, 'q'}, {0x051C, 'w'}, {0x051D, 'w'}, {0x1D00, 'a'}, {0x1D04, 'c'},
+  {0x1D05, 'd'}, {0x1D07, 'e'}, {0x1D0A, 'j'}, {0x1D0B, 'k'}, {0x1D0D, 'm'}, {0x1D0F, 'o'},
+  {0x1D18, 'p'}, {0x1D1B, 't'}, {0x1D1C, 'u'}, {0x1D20, 'v'}, {0x1D21, 'w'}, {0x1D22, 'z'},
+  {0x2102, 'c'}, {0x210A, 'g'}, {0x210B, 'h'}, {0x210C, 'h'}, {0x210D, 'h'}, {0x210E, 'h'},
+  {0x2110, 'i'}, {0x2111, 'i'}, {0x2112, 'l'}, {0x2113, 'l'}, {0x2115, 'n'}, {0x2119, 'p'},
+  {0x211A, 'q'}, {0x211B, 'r'}, {0x211C, 'r'}, {0x211D, 'r'}, {0x2124, 'z'}, {0x212A, 'k'},
+  {0x212B, 'a'}, {0x212C, 'b'}, {0x212F, 'e'}, {0x2130, 'e'}, {0x2131, 'f'}, {0x2133, 'm'},
+  {0x2134, 'o'}, {0x2139, 'i'}, {0xA731, 's'},
+};
+
+/* Fold one code point: the ASCII lower-case letter or digit a lenient
+   matcher could take it for; 0 for one it could skip; -1 for anything else. */
 static int fold_cp(uint32_t cp)
 {
-  if(cp >= 'A' && cp <= 'Z')
-    return (int)(cp - 'A' + 'a');
-  if(cp == '_' || cp == '-')
-    return 0;
+  size_t lo = 0, hi = sizeof(fold_one) / sizeof(fold_one[0]);
+  if(cp < 0x80 && es_is_alnum((int)cp))
+    return es_ascii_lower((int)cp);
+  for(size_t i = 0; i < sizeof(fold_skip) / sizeof(fold_skip[0]); i++)
+    if(cp >= fold_skip[i][0] && cp <= fold_skip[i][1])
+      return 0;
   if(cp < 0x80)
-    return (int)cp;
-  if(cp == 0x017F)                        /* LATIN SMALL LETTER LONG S */
-    return 's';
-  if(cp == 0x0130 || cp == 0x0131)        /* dotted capital I, dotless small i */
-    return 'i';
-  if(cp == 0x212A)                        /* KELVIN SIGN */
-    return 'k';
-  if(cp >= 0xFF21 && cp <= 0xFF3A)        /* FULLWIDTH LATIN CAPITAL */
-    return (int)(cp - 0xFF21 + 'a');
-  if(cp >= 0xFF41 && cp <= 0xFF5A)        /* FULLWIDTH LATIN SMALL */
-    return (int)(cp - 0xFF41 + 'a');
+    return -1;                            /* other ASCII punctuation */
+  for(size_t i = 0; i < sizeof(fold_runs) / sizeof(fold_runs[0]); i++)
+    if(cp >= fold_runs[i].lo && cp <= fold_runs[i].hi)
+      return fold_runs[i].first + (int)(cp - fold_runs[i].lo);
+  if(cp >= 0xFF10 && cp <= 0xFF19)        /* fullwidth digits */
+    return '0' + (int)(cp - 0xFF10);
+  if(cp >= 0x1D400 && cp <= 0x1D6A3) {    /* mathematical letters: 13 alphabets A-Z a-z */
+    int k = (int)((cp - 0x1D400) % 52);
+    return 'a' + (k < 26 ? k : k - 26);
+  }
+  if(cp >= 0x1D7CE && cp <= 0x1D7FF)      /* mathematical digits */
+    return '0' + (int)((cp - 0x1D7CE) % 10);
+  while(lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if(fold_one[mid].cp == cp)
+      return fold_one[mid].to;
+    if(fold_one[mid].cp < cp)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
   return -1;
 }
 
-int es_guard_key_folds_to(const char *key, const char *word)
+int es_guard_folds_to(const char *s, size_t n, const char *word)
 {
-  const unsigned char *u = (const unsigned char *)key;
-  size_t n = strlen(key), i = 0;
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0;
   const char *w = word;
   while(i < n) {
     uint32_t cp;
-    size_t l = utf8_next(u, i, n, &cp);
+    size_t l = es_utf8_next(u, i, n, &cp);
     int f;
     if(!l)
       return 0;
@@ -169,6 +172,11 @@ int es_guard_key_folds_to(const char *key, const char *word)
     w++;
   }
   return *w == '\0';
+}
+
+int es_guard_key_folds_to(const char *key, const char *word)
+{
+  return es_guard_folds_to(key, strlen(key), word);
 }
 
 enum es_guard_op es_guard_canonical_op(const char *method, const char *target, size_t n,
@@ -229,28 +237,12 @@ const char *es_guard_code_name(enum es_guard_code c)
   case ES_GUARD_CURRENT_MODE_UNKNOWN: return "CurrentModeUnknown";
   case ES_GUARD_AMBIGUOUS_REQUEST: return "AmbiguousRequest";
   case ES_GUARD_NO_CHANGE: return "NoChange";
+  case ES_GUARD_INVALID_MODE_VALUE: return "InvalidModeValue";
   }
   return "AmbiguousRequest";
 }
 
 /* ---- decision helpers ---------------------------------------------------- */
-
-/* Drop a UTF-8 sequence that vsnprintf cut at the end of buf. */
-static void trim_partial_utf8(char *buf)
-{
-  size_t n = strlen(buf), i = n, need;
-  unsigned c;
-  while(i > 0 && n - i < 4 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80)
-    i--;
-  if(i == 0)
-    return;
-  c = (unsigned char)buf[i - 1];
-  if(c < 0x80)
-    return;
-  need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-  if(n - (i - 1) < need)
-    buf[i - 1] = '\0';
-}
 
 static void say(struct es_guard_decision *d, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
@@ -260,7 +252,8 @@ static void say(struct es_guard_decision *d, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(d->message, sizeof(d->message), fmt, ap);
   va_end(ap);
-  trim_partial_utf8(d->message);
+  /* Drop a UTF-8 sequence vsnprintf cut at the end. */
+  d->message[es_utf8_boundary(d->message, strlen(d->message))] = '\0';
 }
 
 static void decide(struct es_guard_decision *d, enum es_guard_action a, enum es_guard_code c,
@@ -289,11 +282,6 @@ enum mclass {
   M_POSTISH      /* anything else (post, PUT, PATCH, ...): could be routed like POST */
 };
 
-static int is_tchar(int c)
-{
-  return is_alnum(c) || (c && strchr("!#$%&'*+.^_`|~-", c) != NULL);
-}
-
 static enum mclass classify_method(const char *m)
 {
   static const char *const safe[] = {"GET", "HEAD", "DELETE", "OPTIONS"};
@@ -305,17 +293,6 @@ static enum mclass classify_method(const char *m)
   return M_POSTISH;
 }
 
-static int hexval(int c)
-{
-  if(c >= '0' && c <= '9')
-    return c - '0';
-  if(c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if(c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Percent-decode src[0..n) into dst (n + 1 bytes). keep_slash: leave %2F and
    %5C encoded (a server that routes before decoding). Otherwise IIS-style
    "%uXXXX" is decoded too (non-ASCII code points become the byte 0x80, which
@@ -324,12 +301,11 @@ static size_t pct_decode(char *dst, const char *src, size_t n, int keep_slash)
 {
   size_t o = 0;
   for(size_t i = 0; i < n; i++) {
-    int h, l;
     if(!keep_slash && src[i] == '%' && i + 5 < n && (src[i + 1] == 'u' || src[i + 1] == 'U')) {
       long cp = 0;
       int k;
       for(k = 2; k < 6; k++) {
-        int v = hexval((unsigned char)src[i + k]);
+        int v = es_hexval((unsigned char)src[i + k]);
         if(v < 0)
           break;
         cp = cp * 16 + v;
@@ -340,9 +316,8 @@ static size_t pct_decode(char *dst, const char *src, size_t n, int keep_slash)
         continue;
       }
     }
-    if(src[i] == '%' && i + 2 < n &&
-       (h = hexval((unsigned char)src[i + 1])) >= 0 && (l = hexval((unsigned char)src[i + 2])) >= 0) {
-      int c = h * 16 + l;
+    int c = es_pct_byte(src, i, n);
+    if(c >= 0) {
       if(!(keep_slash && (c == '/' || c == '\\'))) {
         dst[o++] = (char)c;
         i += 2;
@@ -370,10 +345,10 @@ struct seg {
   size_t n;
 };
 
-/* Normalize a decoded path like a lenient server (split on '/' and '\',
-   drop ";params", empty and "." segments, resolve ".."), then say whether it
-   is /clusters or /clusters/{x}/update-config. segs has room for n + 1. */
-static int normalized_could_mutate(const char *path, size_t n, struct seg *segs)
+/* Split a decoded path into segments like a lenient server (split on '/'
+   and '\', drop ";params", empty and "." segments, resolve ".."). segs has
+   room for n + 1. Returns the count. */
+static size_t split_segments(const char *path, size_t n, struct seg *segs)
 {
   size_t count = 0, i = 0;
   while(i <= n) {
@@ -397,19 +372,42 @@ static int normalized_could_mutate(const char *path, size_t n, struct seg *segs)
     segs[count].n = len;
     count++;
   }
-  if(count == 1 && seg_is(segs[0].p, segs[0].n, "clusters"))
-    return 1;
-  if(count == 3 && seg_is(segs[0].p, segs[0].n, "clusters") &&
-     seg_is(segs[2].p, segs[2].n, "update-config"))
-    return 1;
+  return count;
+}
+
+/* Bytes outside printable ASCII (an overlong "%C0%AF", fullwidth letters,
+   control characters): some servers map them onto '/' or ASCII letters. */
+static int has_odd_bytes(const char *s, size_t n)
+{
+  for(size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if(c <= 0x20 || c >= 0x7F)
+      return 1;
+  }
   return 0;
 }
 
+/* /clusters or /clusters/{x}/update-config: CreateCluster or UpdateClusterConfig. */
+static int mutating_route(const struct seg *segs, size_t count)
+{
+  return (count == 1 && seg_is(segs[0].p, segs[0].n, "clusters")) ||
+         (count == 3 && seg_is(segs[0].p, segs[0].n, "clusters") &&
+          seg_is(segs[2].p, segs[2].n, "update-config"));
+}
+
+/* /clusters[/...], or a first segment a server might map onto "clusters". */
+static int clusters_route(const struct seg *segs, size_t count)
+{
+  return count >= 1 && (seg_is(segs[0].p, segs[0].n, "clusters") || has_odd_bytes(segs[0].p, segs[0].n));
+}
+
 /* Could a server, after the normalizations it might apply, route this path
-   (no query) as CreateCluster or UpdateClusterConfig? Tries the raw path,
-   the path decoded except %2F/%5C, and the path decoded until stable.
+   (no query) the way route says? Tries the raw path, the path decoded except
+   %2F/%5C, and the path decoded until stable; with odd_bytes, a decoded
+   path holding bytes outside printable ASCII counts as a match too.
    Returns 1 (yes), 0 (no) or ES_ENOMEM. */
-static int path_could_mutate(const char *path, size_t n)
+static int path_matches(const char *path, size_t n, int (*route)(const struct seg *, size_t),
+                        int odd_bytes)
 {
   char *a = malloc(n + 1), *b = malloc(n + 1);
   struct seg *segs = malloc((n + 2) * sizeof(*segs));
@@ -418,10 +416,10 @@ static int path_could_mutate(const char *path, size_t n)
   if(!a || !b || !segs)
     goto out;
   r = 1;
-  if(normalized_could_mutate(path, n, segs))
+  if(route(segs, split_segments(path, n, segs)))
     goto out;
   an = pct_decode(a, path, n, 1);
-  if(normalized_could_mutate(a, an, segs))
+  if(route(segs, split_segments(a, an, segs)))
     goto out;
   an = pct_decode(a, path, n, 0);
   for(int round = 0; round < 8; round++) {
@@ -431,22 +429,37 @@ static int path_could_mutate(const char *path, size_t n)
     memcpy(a, b, bn + 1);
     an = bn;
   }
-  if(normalized_could_mutate(a, an, segs))
+  if(route(segs, split_segments(a, an, segs)))
     goto out;
-  /* Decoded bytes outside printable ASCII (overlong "%C0%AF", fullwidth
-     letters, control characters): some servers map them onto '/' or ASCII
-     letters. No legitimate EKS path needs them on a POST-like request. */
-  for(size_t i = 0; i < an; i++) {
-    unsigned char c = (unsigned char)a[i];
-    if(c <= 0x20 || c >= 0x7F)
-      goto out;
-  }
+  /* No legitimate EKS path needs odd bytes on a POST-like request. */
+  if(odd_bytes && has_odd_bytes(a, an))
+    goto out;
   r = 0;
 out:
   free(a);
   free(b);
   free(segs);
   return r;
+}
+
+int es_guard_targets_eks(const char *service, const char *url_host, const char *host_header,
+                         const char *target, size_t target_len)
+{
+  const char *hosts[2];
+  size_t path_n = 0;
+  hosts[0] = url_host;
+  hosts[1] = host_header;
+  if(service && strcasecmp(service, "eks") == 0)
+    return 1;
+  for(int i = 0; i < 2; i++)
+    if(hosts[i] && (strncasecmp(hosts[i], "eks.", 4) == 0 || strncasecmp(hosts[i], "eks-fips.", 9) == 0))
+      return 1;
+  if(!target)
+    return 0;
+  while(path_n < target_len && target[path_n] != '?' && target[path_n] != '#')
+    path_n++;
+  /* Out of memory counts as EKS-bound: the guard then runs and fails closed. */
+  return path_matches(target, path_n, clusters_route, 0) != 0;
 }
 
 /* Why a target that could be a create or an update is not canonical. */
@@ -485,11 +498,6 @@ static const char *noncanonical_reason(const char *t, size_t n)
 
 /* ---- the mode rules ------------------------------------------------------ */
 
-static int is_documented_target(const char *to)
-{
-  return strcmp(to, MODE_ROUTED) == 0;
-}
-
 /* The requested mode must be a JSON string; anything else (null, a number,
    an object) is ambiguous. One rule for create and update. */
 static int mode_is_string(const struct es_guard_body *b, struct es_guard_decision *d)
@@ -502,13 +510,81 @@ static int mode_is_string(const struct es_guard_body *b, struct es_guard_decisio
   return 0;
 }
 
+static int is_exactly(const char *s, size_t n, const char *mode)
+{
+  return n == strlen(mode) && memcmp(s, mode, n) == 0;
+}
+
+/* A value that reads as AWS_MANAGED without being spelled so. */
+static int is_managed_lookalike(const char *s, size_t n)
+{
+  return !is_exactly(s, n, MODE_AWS) && es_guard_folds_to(s, n, "awsmanaged");
+}
+
+/* Every documented mode, and every value the guard lets through at all, is
+   plain ASCII [A-Z_]+, and not a respelling of AWS_MANAGED ("AWSMANAGED"):
+   anything else some reader on the way could normalize into a documented
+   mode. */
+static int mode_is_plain(const char *s, size_t n)
+{
+  if(n == 0 || is_managed_lookalike(s, n))
+    return 0;
+  for(size_t i = 0; i < n; i++)
+    if(!es_is_upper((unsigned char)s[i]) && s[i] != '_')
+      return 0;
+  return 1;
+}
+
+static void invalid_value(struct es_guard_decision *d)
+{
+  decide(d, ES_GUARD_REFUSE, ES_GUARD_INVALID_MODE_VALUE, 1);
+  say(d, "refusing to set controlPlaneEgressMode of cluster \"%s\" to \"%s\": a mode is plain "
+      "upper-case ASCII letters and underscores (such as CUSTOMER_ROUTED), and EKS or anything in "
+      "between could read this value as another mode. No option overrides this; spell the mode "
+      "exactly", d->cluster, d->to);
+}
+
+/* The acknowledgement rule, for create and update alike. A change to
+   CUSTOMER_ROUTED (documented) proceeds only with acknowledge = the cluster
+   name; any other value no documentation describes also needs
+   allow_undocumented. change says what the request does, for the message. */
+static void decide_opt_in(const struct es_guard_input *in, int documented, int acked,
+                          const char *change, struct es_guard_decision *d)
+{
+  if(documented) {
+    if(acked) {
+      decide(d, ES_GUARD_ALLOW, ES_GUARD_OK, 1);
+      say(d, "allowed: %s (irreversible, acknowledged)", change);
+      return;
+    }
+    decide(d, ES_GUARD_REFUSE, ES_GUARD_IRREVERSIBLE_NOT_ACKNOWLEDGED, 1);
+    say(d, "refusing to %s: the change is irreversible, the cluster can never be switched back to "
+        "AWS_MANAGED. Pass acknowledge = \"%s\" to confirm the irreversible choice%s", change,
+        d->cluster, in->acknowledge ? " (the acknowledgement given does not match the cluster name)" : "");
+    return;
+  }
+  if(in->allow_undocumented && acked) {
+    decide(d, ES_GUARD_ALLOW, ES_GUARD_OK, 1);
+    say(d, "allowed: %s (undocumented; allow_undocumented and acknowledged)", change);
+    return;
+  }
+  decide(d, ES_GUARD_REFUSE, ES_GUARD_UNDOCUMENTED_MODE, 1);
+  say(d, "refusing to %s: no AWS documentation describes this value or whether it can be undone. "
+      "To proceed anyway pass allow_undocumented = true and acknowledge = \"%s\"", change, d->cluster);
+}
+
+static int acknowledges(const struct es_guard_input *in, const char *name, size_t n)
+{
+  return in->acknowledge && strlen(in->acknowledge) == n && memcmp(in->acknowledge, name, n) == 0;
+}
+
 static void decide_create(const struct es_guard_input *in, struct es_guard_body *b,
                           struct es_guard_decision *d)
 {
   json_t *name = json_object_get(b->root, "name");
   const char *mode, *nm;
   size_t ml, nl;
-  int acked;
+  char change[320];
 
   if(json_is_string(name))
     es_guard_copy_display(d->cluster, sizeof(d->cluster), json_string_value(name),
@@ -535,41 +611,20 @@ static void decide_create(const struct es_guard_input *in, struct es_guard_body 
                  "cluster name", ES_GUARD_FIX_NAME);
     return;
   }
-  acked = in->acknowledge && strlen(in->acknowledge) == nl && memcmp(in->acknowledge, nm, nl) == 0;
-
-  if(strcmp(mode, MODE_AWS) == 0 && ml == strlen(MODE_AWS)) {
+  if(!mode_is_plain(mode, ml)) {
+    invalid_value(d);
+    return;
+  }
+  if(is_exactly(mode, ml, MODE_AWS)) {
     decide(d, ES_GUARD_ALLOW, ES_GUARD_OK, 1);
     say(d, "allowed: create cluster \"%s\" with controlPlaneEgressMode AWS_MANAGED (the default)",
         d->cluster);
     return;
   }
-  if(strcmp(mode, MODE_ROUTED) == 0 && ml == strlen(MODE_ROUTED)) {
-    if(acked) {
-      decide(d, ES_GUARD_ALLOW, ES_GUARD_OK, 1);
-      say(d, "allowed: create cluster \"%s\" with controlPlaneEgressMode CUSTOMER_ROUTED "
-          "(irreversible, acknowledged)", d->cluster);
-    }
-    else {
-      decide(d, ES_GUARD_REFUSE, ES_GUARD_IRREVERSIBLE_NOT_ACKNOWLEDGED, 1);
-      say(d, "refusing to create cluster \"%s\" with controlPlaneEgressMode CUSTOMER_ROUTED: it can "
-          "never be switched back to AWS_MANAGED. Pass acknowledge = \"%s\" to confirm the "
-          "irreversible choice%s", d->cluster, d->cluster,
-          in->acknowledge ? " (the acknowledgement given does not match the cluster name)" : "");
-    }
-    return;
-  }
-  /* CUSTOMER_ISOLATED or a value no documentation describes (including
-     letter-case and whitespace variants of known values). */
-  if(in->allow_undocumented && acked) {
-    decide(d, ES_GUARD_ALLOW, ES_GUARD_OK, 1);
-    say(d, "allowed: create cluster \"%s\" with undocumented controlPlaneEgressMode \"%s\" "
-        "(allow_undocumented and acknowledged)", d->cluster, d->to);
-    return;
-  }
-  decide(d, ES_GUARD_REFUSE, ES_GUARD_UNDOCUMENTED_MODE, 1);
-  say(d, "refusing to create cluster \"%s\" with controlPlaneEgressMode \"%s\": no AWS "
-      "documentation describes this value or whether it can be undone. To proceed anyway pass "
-      "allow_undocumented = true and acknowledge = \"%s\"", d->cluster, d->to, d->cluster);
+  snprintf(change, sizeof(change), "create cluster \"%s\" with controlPlaneEgressMode %s%s%s",
+           d->cluster, is_exactly(mode, ml, MODE_ROUTED) ? "" : "\"", d->to,
+           is_exactly(mode, ml, MODE_ROUTED) ? "" : "\"");
+  decide_opt_in(in, is_exactly(mode, ml, MODE_ROUTED), acknowledges(in, nm, nl), change, d);
 }
 
 static void decide_update(const struct es_guard_input *in, struct es_guard_body *b,
@@ -577,8 +632,9 @@ static void decide_update(const struct es_guard_input *in, struct es_guard_body 
 {
   const char *to, *from = in->current_mode;
   size_t tl;
-  int acked = in->acknowledge && strcmp(in->acknowledge, cluster) == 0;
   int from_known = from && from[0];
+  int from_managed = from_known && strcmp(from, MODE_AWS) == 0;
+  char change[320];
 
   if(from_known)
     es_guard_copy_display(d->from, sizeof(d->from), from, strlen(from));
@@ -595,12 +651,24 @@ static void decide_update(const struct es_guard_input *in, struct es_guard_body 
   es_guard_copy_display(d->to, sizeof(d->to), to, tl);
 
   /* Nothing goes back to AWS_MANAGED: from CUSTOMER_ROUTED EKS refuses it,
-     from CUSTOMER_ISOLATED or an unknown value nobody knows what it does. */
-  if(from_known && strcmp(to, MODE_AWS) == 0 && strcmp(from, MODE_AWS) != 0) {
+     from CUSTOMER_ISOLATED or an unknown value nobody knows what it does. A
+     value that only reads as AWS_MANAGED is refused as a revert even when
+     the current mode is unknown: describing the cluster would not help. */
+  if(is_exactly(to, tl, MODE_AWS) ? (from_known && !from_managed)
+                                  : (!from_managed && is_managed_lookalike(to, tl))) {
     decide(d, ES_GUARD_REFUSE, ES_GUARD_TRANSITION_REFUSED, 1);
-    say(d, "refusing to switch cluster \"%s\" from %s to AWS_MANAGED: a cluster that left "
-        "AWS_MANAGED cannot be switched back, and no option overrides this. Keep the cluster as it "
-        "is, or create a new cluster with AWS_MANAGED", d->cluster, d->from);
+    if(is_exactly(to, tl, MODE_AWS))
+      say(d, "refusing to switch cluster \"%s\" from %s to AWS_MANAGED: a cluster that left "
+          "AWS_MANAGED cannot be switched back, and no option overrides this. Keep the cluster as it "
+          "is, or create a new cluster with AWS_MANAGED", d->cluster, d->from);
+    else
+      say(d, "refusing to set controlPlaneEgressMode of cluster \"%s\"%s%s to \"%s\", a spelling of "
+          "AWS_MANAGED: a cluster that left AWS_MANAGED cannot be switched back, and no option "
+          "overrides this", d->cluster, from_known ? " from " : "", d->from, d->to);
+    return;
+  }
+  if(!mode_is_plain(to, tl)) {
+    invalid_value(d);
     return;
   }
   if(b->extra_key || b->extra_vpc_key) {
@@ -617,8 +685,8 @@ static void decide_update(const struct es_guard_input *in, struct es_guard_body 
   if(!from_known) {
     decide(d, ES_GUARD_REFUSE, ES_GUARD_CURRENT_MODE_UNKNOWN, 1);
     say(d, "refusing to set controlPlaneEgressMode of cluster \"%s\" to \"%s\": its current mode "
-        "is unknown. Describe the cluster first (DescribeCluster) so the guard can check the "
-        "transition", d->cluster, d->to);
+        "is unknown. Describe the cluster first (DescribeCluster, with the same credentials) so the "
+        "guard can check the transition", d->cluster, d->to);
     return;
   }
   if(strcmp(from, to) == 0 && strlen(from) == tl) {
@@ -627,32 +695,10 @@ static void decide_update(const struct es_guard_input *in, struct es_guard_body 
         d->cluster, d->from);
     return;
   }
-  if(strcmp(from, MODE_AWS) == 0 && is_documented_target(to) && tl == strlen(to)) {
-    if(acked) {
-      decide(d, ES_GUARD_ALLOW, ES_GUARD_OK, 1);
-      say(d, "allowed: switch cluster \"%s\" from AWS_MANAGED to CUSTOMER_ROUTED "
-          "(irreversible, acknowledged)", d->cluster);
-    }
-    else {
-      decide(d, ES_GUARD_REFUSE, ES_GUARD_IRREVERSIBLE_NOT_ACKNOWLEDGED, 1);
-      say(d, "refusing to switch cluster \"%s\" from AWS_MANAGED to CUSTOMER_ROUTED: the switch "
-          "is irreversible. Pass acknowledge = \"%s\" to confirm the irreversible switch%s",
-          d->cluster, d->cluster,
-          in->acknowledge ? " (the acknowledgement given does not match the cluster name)" : "");
-    }
-    return;
-  }
-  /* A transition to or from a mode no documentation describes. */
-  if(in->allow_undocumented && acked) {
-    decide(d, ES_GUARD_ALLOW, ES_GUARD_OK, 1);
-    say(d, "allowed: switch cluster \"%s\" from \"%s\" to undocumented controlPlaneEgressMode "
-        "\"%s\" (allow_undocumented and acknowledged)", d->cluster, d->from, d->to);
-    return;
-  }
-  decide(d, ES_GUARD_REFUSE, ES_GUARD_UNDOCUMENTED_MODE, 1);
-  say(d, "refusing to switch cluster \"%s\" from \"%s\" to \"%s\": no AWS documentation describes "
-      "this transition or whether it can be undone. To proceed anyway pass allow_undocumented = "
-      "true and acknowledge = \"%s\"", d->cluster, d->from, d->to, d->cluster);
+  snprintf(change, sizeof(change), "switch cluster \"%s\" from %s to %s", d->cluster, d->from, d->to);
+  /* Only AWS_MANAGED -> CUSTOMER_ROUTED is documented. */
+  decide_opt_in(in, from_managed && is_exactly(to, tl, MODE_ROUTED),
+                acknowledges(in, cluster, strlen(cluster)), change, d);
 }
 
 /* ---- es_guard_check -------------------------------------------------------- */
@@ -677,7 +723,7 @@ static void check_target(const struct es_guard_input *in, struct es_guard_decisi
     return;
   }
   for(const char *m = in->method; *m; m++) {
-    if(!is_tchar((unsigned char)*m)) {
+    if(!es_is_tchar((unsigned char)*m)) {
       ambiguous(d, "the method contains characters an HTTP method cannot have", ES_GUARD_FIX_TARGET);
       return;
     }
@@ -714,7 +760,7 @@ static void check_target(const struct es_guard_input *in, struct es_guard_decisi
   mc = classify_method(in->method);
   could = 0;
   if(mc != M_SAFE) {
-    could = path_could_mutate(t, path_n);
+    could = path_matches(t, path_n, mutating_route, 1);
     if(could < 0) {
       ambiguous(d, "out of memory while checking the target", ES_GUARD_FIX_TARGET);
       return;
@@ -807,11 +853,10 @@ int es_guard_target_cluster(const char *target, size_t target_len, char *out, si
     if(c == '\0')
       goto fail;
     if(c == '%') {
-      int h, l;
-      if(i + 2 >= target_len || (h = hexval((unsigned char)target[i + 1])) < 0 ||
-         (l = hexval((unsigned char)target[i + 2])) < 0)
+      int b = es_pct_byte(target, i, target_len);
+      if(b < 0)
         goto fail;
-      c = (char)(h * 16 + l);
+      c = (char)b;
       if(c == '\0')
         goto fail;
       i += 2;
@@ -845,7 +890,7 @@ static int json_str(struct es_buf *out, const char *s, size_t max, int empty_is_
     return rc;
   while(i < n) {
     uint32_t cp;
-    size_t l = utf8_next((const unsigned char *)s, i, n, &cp);
+    size_t l = es_utf8_next((const unsigned char *)s, i, n, &cp);
     if(l == 0) {
       rc = es_buf_puts(out, "\\ufffd");
       i++;

@@ -7,8 +7,11 @@
  * function is pure: no I/O, no globals, no allocation visible to the caller.
  *
  * The current mode is not taken from the caller's word: the engine feeds every
- * DescribeCluster response it receives to es_guard_observe(), and es_guard_check
- * callers look it up with es_guard_state_lookup() (fresh within max_age).
+ * DescribeCluster response it receives to es_guard_observe(), keyed by the
+ * identity that made the request (its access key id), the endpoint and the
+ * cluster name, and es_guard_gate() looks it up just before the check: from
+ * the one DescribeCluster the caller names (observed_with), or else the
+ * latest fresh one of the same identity, endpoint and cluster.
  */
 #ifndef ES_GUARD_H
 #define ES_GUARD_H
@@ -17,6 +20,10 @@
 #include <time.h>
 
 #include "es_buf.h"
+#include "journal.h"
+
+/* Seconds an observed mode stays trusted. */
+#define ES_GUARD_MAX_AGE 300
 
 enum es_guard_action {
   ES_GUARD_ALLOW = 0,
@@ -32,7 +39,8 @@ enum es_guard_code {
   ES_GUARD_MIXED_UPDATE,                         /* MixedUpdate */
   ES_GUARD_CURRENT_MODE_UNKNOWN,                 /* CurrentModeUnknown */
   ES_GUARD_AMBIGUOUS_REQUEST,                    /* AmbiguousRequest */
-  ES_GUARD_NO_CHANGE                             /* NoChange (action noop) */
+  ES_GUARD_NO_CHANGE,                            /* NoChange (action noop) */
+  ES_GUARD_INVALID_MODE_VALUE                    /* InvalidModeValue */
 };
 
 struct es_guard_input {
@@ -66,10 +74,29 @@ struct es_guard_decision {
    repeated or trailing slashes, ";params", backslashes, absolute-form, fragments,
    control or non-ASCII bytes) is AmbiguousRequest; so is a body on any other
    operation that names the mode, and any non-empty body that is not strict JSON.
+
+   Mode values. A requested mode must be plain ASCII [A-Z_]+: any other value
+   (letter case, white space, control, zero-width or format characters,
+   fullwidth or other look-alike letters, digits, an empty string) is
+   InvalidModeValue, whatever the options: EKS, or something in between, could
+   read it as a documented mode. A value that folds onto AWS_MANAGED (ASCII
+   case, '_' '-' and the characters above dropped, fullwidth, mathematical,
+   enclosed, small-capital, Latin-1 accented, Greek and Cyrillic look-alike
+   letters mapped to ASCII) without being exactly AWS_MANAGED is a revert:
+   IrreversibleTransitionRefused on an update unless the cluster is known to
+   be exactly AWS_MANAGED (then InvalidModeValue), and InvalidModeValue on a
+   create. No option overrides either.
+
    UpdateClusterConfig precedence: AmbiguousRequest, IrreversibleTransitionRefused
-   (anything but AWS_MANAGED -> AWS_MANAGED, when the current mode is known),
-   MixedUpdate, CurrentModeUnknown (NULL or ""), NoChange, UndocumentedMode,
-   IrreversibleChangeNotAcknowledged. touches_mode is 1 for every
+   (AWS_MANAGED exactly, from a known mode other than AWS_MANAGED; or a value
+   that only folds to AWS_MANAGED, from any mode but exactly AWS_MANAGED,
+   known or not), InvalidModeValue, MixedUpdate, CurrentModeUnknown (NULL or
+   ""), NoChange, IrreversibleChangeNotAcknowledged (AWS_MANAGED ->
+   CUSTOMER_ROUTED without acknowledge = the cluster name), UndocumentedMode
+   (any other transition without allow_undocumented and the acknowledgement).
+   CreateCluster: AmbiguousRequest, InvalidModeValue, then AWS_MANAGED is
+   allowed, CUSTOMER_ROUTED needs the acknowledgement, any other value
+   allow_undocumented and the acknowledgement. touches_mode is 1 for every
    AmbiguousRequest. */
 int es_guard_check(const struct es_guard_input *in, struct es_guard_decision *out);
 
@@ -85,26 +112,92 @@ struct es_guard_state;
 struct es_guard_state *es_guard_state_new(void);
 void es_guard_state_free(struct es_guard_state *st);
 
-/* Feed one EKS response: if it is a successful DescribeCluster (GET /clusters/{name},
-   status 200), remember the cluster's mode (or "mode absent") for (endpoint, name) at now.
-   A successful UpdateClusterConfig or CreateCluster forgets the entry (the mode may change).
-   endpoint identifies the region (e.g. the Host header). Never fails loudly: bad bodies are ignored. */
-void es_guard_observe(struct es_guard_state *st, const char *endpoint,
+/* Observations are keyed by (identity, endpoint, cluster name). identity is
+   the access key id of the credentials that signed the request ("" or NULL:
+   unsigned), so one account's DescribeCluster never decides another
+   account's update; endpoint identifies the region (the Host header). */
+
+/* How many DescribeCluster responses of one key, in a row with the same
+   mode, stay usable as observed_with (older ones are forgotten). */
+#define ES_GUARD_OBS_KEEP 8
+
+/* Feed one EKS response of request obs_id (the engine's request id): a
+   successful DescribeCluster (GET /clusters/{name}, 200) is remembered for
+   (identity, endpoint, name) at now, with its mode or "mode absent"; a
+   DescribeCluster 404, any UpdateClusterConfig or DeleteCluster outcome (even a
+   failure: it may have been applied) and a successful CreateCluster forget that
+   key; a CreateCluster whose outcome or name is unknown forgets every cluster of
+   the endpoint, for every identity. Never fails loudly: bad bodies forget. */
+void es_guard_observe(struct es_guard_state *st, const char *identity, const char *endpoint,
                       const char *method, const char *target, size_t target_len,
-                      long status, const char *body, size_t body_len, time_t now);
+                      long status, const char *body, size_t body_len, time_t now,
+                      unsigned long long obs_id);
 
-/* Look up the mode last observed for (endpoint, cluster) no older than max_age seconds.
-   Returns the mode string (owned by the state, valid until the next observe/free),
-   or NULL when unknown or stale. A response without the field yields NULL. */
-const char *es_guard_state_lookup(struct es_guard_state *st, const char *endpoint,
-                                  const char *cluster, time_t now, long max_age);
+/* The mode last observed for (identity, endpoint, cluster) no older than max_age
+   seconds (an observation from the future is not trusted either). Returns the
+   mode string (owned by the state, valid until the next observe/forget/free), or
+   NULL when unknown or stale. A response without the field yields NULL. */
+const char *es_guard_state_lookup(struct es_guard_state *st, const char *identity,
+                                  const char *endpoint, const char *cluster, time_t now,
+                                  long max_age);
 
-/* Forget what was observed for (endpoint, cluster) (NULL endpoint: ""). */
-void es_guard_state_forget(struct es_guard_state *st, const char *endpoint, const char *cluster);
+/* The mode DescribeCluster obs_id observed, only if that observation was of the
+   same identity, endpoint and cluster, is no older than max_age, and nothing
+   since made the state forget or change that cluster's mode. Else NULL. */
+const char *es_guard_state_lookup_observation(struct es_guard_state *st, unsigned long long obs_id,
+                                              const char *identity, const char *endpoint,
+                                              const char *cluster, time_t now, long max_age);
 
-/* Number of remembered (endpoint, cluster) entries; the state keeps at most 4096
-   and evicts the oldest observation beyond that. */
+/* The current mode the guard relies on for a request: observation
+   observed_with only when it is not 0, else the latest of (identity, endpoint,
+   cluster); fresh within ES_GUARD_MAX_AGE at now. NULL when unknown. */
+const char *es_guard_state_current(struct es_guard_state *st, unsigned long long observed_with,
+                                   const char *identity, const char *endpoint, const char *cluster,
+                                   time_t now);
+
+/* Forget what was observed for (identity, endpoint, cluster) (NULL: ""). */
+void es_guard_state_forget(struct es_guard_state *st, const char *identity, const char *endpoint,
+                           const char *cluster);
+
+/* Number of remembered (identity, endpoint, cluster) entries; the state keeps at
+   most 4096 and evicts the oldest observation beyond that. */
 size_t es_guard_state_count(const struct es_guard_state *st);
+
+/* ---- the gate (guard_gate.c): what the engine runs for every EKS request ---- */
+
+/* Is the request bound for EKS? service "eks" (any case); or the URL host or
+   the Host header starting with "eks." or "eks-fips." (any case); or the
+   target's first path segment, after percent-decoding and the normalizations a
+   lenient server applies, being "clusters" (any case). Any argument may be
+   NULL. The engine guards every such request, whoever built it. */
+int es_guard_targets_eks(const char *service, const char *url_host, const char *host_header,
+                         const char *target, size_t target_len);
+
+struct es_guard_request {
+  const char *method;
+  const char *target;
+  size_t target_len;
+  const char *body;
+  size_t body_len;
+  const char *access_key_id;          /* the signing identity; NULL or "" when unsigned */
+  const char *endpoint;               /* the Host the request is sent to */
+  unsigned long long observed_with;   /* DescribeCluster request id the caller relies on; 0: none */
+  const char *acknowledge;
+  int allow_undocumented;
+  const char *identity;               /* for the audit line (e.g. the caller's ARN), or NULL */
+};
+
+/* Decide one request: take the current mode from the state (from observation
+   observed_with only, when given; else by identity, endpoint and cluster; fresh
+   within ES_GUARD_MAX_AGE at now), run es_guard_check, and when the decision
+   touches the mode or is not a plain allow, append its audit line to audit
+   (NULL: no audit log). An allowed mode change makes the state forget the
+   cluster at once, so the same observation never allows a second change.
+   Returns ES_OK, or the audit failure (ES_EIO, ES_ENOMEM; *sys_errno set when
+   not NULL): the caller must then not send the request. */
+int es_guard_gate(struct es_guard_state *st, struct es_journal *audit,
+                  const struct es_guard_request *r, time_t now,
+                  struct es_guard_decision *d, int *sys_errno);
 
 /* Extract the cluster name from an EKS request-target for /clusters/{name}[/...]
    (the first segment after /clusters/, percent-decoded). Returns 1 if found. */

@@ -35,20 +35,24 @@ int es_guard_name_valid(const char *s, size_t n);
 enum es_guard_op es_guard_canonical_op(const char *method, const char *target, size_t target_len,
                                        char name_out[ES_GUARD_NAME_MAX + 1]);
 
-/* 1 if s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-int es_guard_utf8_valid(const char *s, size_t n);
-
 /* Copy src[0..n) into dst (size >= 1) for display: control characters and
    invalid UTF-8 become '?', truncation never splits a UTF-8 sequence, the
    result is always NUL-terminated. */
 void es_guard_copy_display(char *dst, size_t size, const char *src, size_t n);
 
 /* Compare a decoded JSON key with an ASCII lower-case word (no '_' or '-'),
-   the way a lenient server might: ASCII case ignored, '_' and '-' ignored,
-   and the non-ASCII code points common case-insensitive matchers fold onto
-   ASCII letters (U+017F long s, U+0130/U+0131 dotted/dotless i, U+212A Kelvin
-   sign, fullwidth Latin letters) mapped to them. */
+   the way a lenient server might: ASCII case ignored; '_', '-', white space,
+   controls, zero-width and format characters, combining marks and variation
+   selectors skipped; and the non-ASCII letters case-insensitive or
+   normalizing matchers fold onto ASCII (U+017F long s, dotted/dotless i, the
+   Kelvin sign, fullwidth, mathematical, enclosed and small-capital letters,
+   Latin-1 accented letters, Greek and Cyrillic look-alikes) mapped to them.
+   The same folding tells a mode value that reads as AWS_MANAGED. */
 int es_guard_key_folds_to(const char *key, const char *word);
+
+/* es_guard_key_folds_to for s[0..n) (a JSON string value may hold no NUL,
+   but the length is what jansson reports). */
+int es_guard_folds_to(const char *s, size_t n, const char *word);
 
 /* What the caller should do about an ambiguous request (end of the message). */
 #define ES_GUARD_FIX_JSON "send the body as one strict JSON object (UTF-8, no NUL, no duplicate keys)"

@@ -10,6 +10,7 @@
  */
 #include "guard_internal.h"
 #include "es_error.h"
+#include "es_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,20 +44,15 @@ static void problem(struct es_guard_body *b, const char *what, const char *key, 
 
 /* Order keys by their folded form so keys a case-insensitive reader would
    merge end up next to each other. */
-static int fold_byte(int c)
-{
-  return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
 static int cmp_folded(const void *pa, const void *pb)
 {
   const unsigned char *a = *(const unsigned char *const *)pa;
   const unsigned char *b = *(const unsigned char *const *)pb;
-  while(*a && fold_byte(*a) == fold_byte(*b)) {
+  while(*a && es_ascii_lower(*a) == es_ascii_lower(*b)) {
     a++;
     b++;
   }
-  return fold_byte(*a) - fold_byte(*b);
+  return es_ascii_lower(*a) - es_ascii_lower(*b);
 }
 
 /* Keys that differ only in ASCII letter case ("name" and "Name") in the root
@@ -168,7 +164,7 @@ int es_guard_body_analyze(struct es_guard_body *b, const char *body, size_t len,
     problem(b, "the request body contains a NUL byte", NULL, ES_GUARD_FIX_JSON);
     return ES_OK;
   }
-  if(!es_guard_utf8_valid(body, len)) {
+  if(!es_utf8_valid(body, len)) {
     problem(b, "the request body is not valid UTF-8", NULL, ES_GUARD_FIX_JSON);
     return ES_OK;
   }

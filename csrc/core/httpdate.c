@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "es_error.h"
+#include "es_text.h"
 
 static const char es_months[12][4] = {
   "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
@@ -37,7 +38,7 @@ static int es_num(struct es_cur *c, int digits, int *out)
     return 0;
   for(i = 0; i < digits; i++) {
     char ch = c->p[i];
-    if(ch < '0' || ch > '9')
+    if(!es_is_digit((unsigned char)ch))
       return 0;
     v = v * 10 + (ch - '0');
   }

@@ -30,6 +30,7 @@
 #include <openssl/params.h>
 
 #include "es_error.h"
+#include "es_text.h"
 #include "sigv4_canon.h"
 #include "sigv4_keycache.h"
 #include "sigv4_tables.h"
@@ -140,18 +141,13 @@ void es_sigv4_format_time(time_t t, char out[17])
     out[0] = '\0';
 }
 
-static int is_digit(char c)
-{
-  return c >= '0' && c <= '9';
-}
-
 static int valid_amz_date(const char *d, size_t n)
 {
   size_t i;
   if(n != 16 || d[8] != 'T' || d[15] != 'Z')
     return 0;
   for(i = 0; i < 15; i++) {
-    if(i != 8 && !is_digit(d[i]))
+    if(i != 8 && !es_is_digit((unsigned char)d[i]))
       return 0;
   }
   return 1;

@@ -16,14 +16,7 @@
 #include <time.h>
 
 #include "es_buf.h"
-
-/* One HTTP header as given by the caller; names and values need not be NUL-terminated. */
-struct es_header {
-  const char *name;
-  size_t name_len;
-  const char *value;
-  size_t value_len;
-};
+#include "es_types.h"   /* struct es_header, struct es_credentials, es_clock_fn */
 
 enum es_sigv4_placement {
   ES_SIGV4_HEADER = 0,   /* Authorization header */
@@ -36,12 +29,6 @@ enum es_sigv4_placement {
 #define ES_SIGV4_SIGN_BODY          0x04u  /* add and sign x-amz-content-sha256 */
 #define ES_SIGV4_OMIT_SESSION_TOKEN 0x08u  /* add the token after signing (unsigned) */
 #define ES_SIGV4_DEFAULT_FLAGS (ES_SIGV4_NORMALIZE_PATH | ES_SIGV4_DOUBLE_ENCODE)
-
-struct es_credentials {
-  const char *access_key_id;
-  const char *secret_access_key;
-  const char *session_token;      /* NULL for long-term credentials */
-};
 
 struct es_sigv4_request {
   const char *method;
@@ -84,9 +71,6 @@ struct es_sigv4_result {
 };
 
 struct es_sigv4_signer;
-
-/* Clock hook: returns the current UNIX time. Default: time(NULL). */
-typedef time_t (*es_clock_fn)(void *ud);
 
 /* Create a signer. key_cache_size bounds the derived-key cache (0 -> default 16). NULL on ENOMEM/crypto failure. */
 struct es_sigv4_signer *es_sigv4_signer_new(size_t key_cache_size);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "es_error.h"
+#include "es_text.h"
 #include "sigv4.h"
 
 static const char hexdig[] = "0123456789ABCDEF";
@@ -43,21 +44,6 @@ static int is_hws(unsigned char c)
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int hexval(unsigned char c)
-{
-  if(c >= '0' && c <= '9')
-    return c - '0';
-  if(c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  if(c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
-static unsigned char lower(unsigned char c)
-{
-  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
 
 int es_uri_encode(struct es_buf *out, const char *s, size_t n, int keep_slash)
 {
@@ -211,10 +197,9 @@ static int pct_decode(struct es_buf *tmp, const char *s, size_t n)
     return rc;
   d = tmp->data;
   for(i = 0; i < n; i++) {
-    int hi, lo;
-    if(s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-       (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-      d[len++] = (char)(hi * 16 + lo);
+    int c = es_pct_byte(s, i, n);
+    if(c >= 0) {
+      d[len++] = (char)c;
       i += 2;
     }
     else {
@@ -301,7 +286,7 @@ int es_sv4_name_eq(const char *s, size_t n, const char *lit)
 {
   size_t i;
   for(i = 0; i < n; i++) {
-    if(!lit[i] || lower((unsigned char)s[i]) != (unsigned char)lit[i])
+    if(!lit[i] || es_ascii_lower((unsigned char)s[i]) != (unsigned char)lit[i])
       return 0;
   }
   return lit[n] == '\0';
@@ -314,7 +299,7 @@ int es_sv4_qlist_has(const struct es_sv4_qlist *q, const char *name)
   if(litlen >= sizeof(low))
     return 0;
   for(i = 0; i <= litlen; i++)
-    low[i] = (char)lower((unsigned char)name[i]);
+    low[i] = (char)es_ascii_lower((unsigned char)name[i]);
   for(i = 0; i < q->n; i++) {
     if(es_sv4_name_eq(q->text.data + q->v[i].name_off, q->v[i].name_len, low))
       return 1;
@@ -545,7 +530,7 @@ static char *put_name(struct es_sv4_hlist *h, struct es_sv4_hent *e, const char 
       memcpy(d + i, &x, 8);
     }
     for(; i < nlen; i++)
-      d[i] = (char)lower((unsigned char)name[i]);
+      d[i] = (char)es_ascii_lower((unsigned char)name[i]);
   }
   e->val_off = e->name_off + nlen;
   e->ext = NULL;

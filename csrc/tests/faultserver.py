@@ -33,8 +33,11 @@ Modes, chosen by path (query parameters in brackets):
   /log   [of=key]           {"requests": [...]} as /echo, for every request of the key
   /stats                    {"connections": n, "requests": n}
   /clusters/<name>...       a tiny EKS: GET /clusters/<name> describes a cluster whose
-                            mode is AWS_MANAGED if the name starts with "am-", else
-                            CUSTOMER_ROUTED;
+                            mode depends on who asks: an access key id containing
+                            "MANAGED", "ROUTED" or "ISOLATED" sees AWS_MANAGED,
+                            CUSTOMER_ROUTED or CUSTOMER_ISOLATED (two accounts with a
+                            cluster of the same name); any other caller sees AWS_MANAGED
+                            if the name starts with "am-", else CUSTOMER_ROUTED;
                             POST .../update-config answers 200 with an update
   /shutdown                 stop
 """
@@ -134,6 +137,22 @@ def sigv4_check(method, raw_target, headers, body):
         return "ok" if hmac.compare_digest(want, fields["Signature"]) else "bad"
     except (KeyError, ValueError):
         return "bad"
+
+
+def access_key_id(headers):
+    """The access key id of a SigV4 Authorization header, or "" (unsigned)."""
+    auth = headers.get("Authorization", "")
+    cred = auth.partition("Credential=")[2]
+    return cred.partition("/")[0]
+
+
+def cluster_mode(name, akid):
+    """The egress mode this caller sees for cluster `name` (see the docstring)."""
+    for word, mode in (("ISOLATED", "CUSTOMER_ISOLATED"), ("ROUTED", "CUSTOMER_ROUTED"),
+                       ("MANAGED", "AWS_MANAGED")):
+        if word in akid:
+            return mode
+    return "AWS_MANAGED" if name.startswith("am-") else "CUSTOMER_ROUTED"
 
 
 def error_body(style, code, message):
@@ -306,7 +325,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply_json(200, {"cluster": {
                     "name": name, "status": "ACTIVE",
                     "resourcesVpcConfig": {"controlPlaneEgressMode":
-                                           "AWS_MANAGED" if name.startswith("am-") else "CUSTOMER_ROUTED"}}})
+                                           cluster_mode(name, access_key_id(self.headers))}}})
             if self.command == "POST" and len(parts) == 4 and parts[3] == "update-config":
                 return self.reply_json(200, {"update": {"id": "u-1", "status": "InProgress",
                                                         "type": "VpcConfigUpdate"}})

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -316,7 +317,7 @@ static void test_backoff_bounds(void)
   c.max_attempts = 6;
   c.backoff_base_s = 0.001;
   c.backoff_cap_s = 0.004;
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   memset(&req, 0, sizeof(req));
   url_of(url, sizeof(url), "/5xx?k=b1");
   req.method = "GET";
@@ -354,7 +355,7 @@ static void test_quota(void)
 
   c.quota_capacity = 10;
   c.max_attempts = 5;
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   ok(es_engine_retry_quota(e) == 10, "quota starts at capacity 10");
   r = get(e, "/5xx?n=1&k=q1");
   ok(r && r->status == 200 && r->attempts == 2, "one retry, then success");
@@ -379,7 +380,7 @@ static void test_quota(void)
   c = test_config();
   c.quota_capacity = 15;
   c.max_attempts = 3;
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   memset(&req, 0, sizeof(req));
   url_of(url, sizeof(url), "/stall?ms=3000&k=q4");
   req.method = "GET";
@@ -426,7 +427,7 @@ static void test_reset(void)
   /* A fresh engine: the first attempt opens a new connection, so libcurl's own
      retry of a dead reused connection cannot blur the count. */
   struct es_engine_config c = test_config();
-  struct es_engine *e = es_engine_new(&c);
+  struct es_engine *e = es_engine_new(&c, NULL);
   struct es_http_response *r;
   r = get(e, "/reset?n=1&k=r1");
   ok(r && r->status == 200 && r->attempts == 2, "reset, then success");
@@ -446,7 +447,7 @@ static void test_reset(void)
     req.method = "GET";
     req.url = "http://127.0.0.1:1/";   /* nothing listens on port 1 */
     req.max_attempts = 2;
-    e = es_engine_new(&c);
+    e = es_engine_new(&c, NULL);
     r = run(e, &req);
     ok(r && r->error == ES_ECONNECT && r->attempts == 2, "connection refused: ConnectionError, retried");
     es_http_response_free(r);
@@ -460,7 +461,7 @@ static void test_size_limit(void)
   struct es_engine *e;
   struct es_http_response *r;
   c.max_response_bytes = 100000;
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   r = get(e, "/big?size=200000");
   ok(r && r->error == ES_ETOOBIG && r->attempts == 1, "Content-Length over the limit: ResponseTooLarge");
   es_http_response_free(r);
@@ -525,7 +526,7 @@ static void test_resign(void)
   fc.base = time(NULL);
   c.wall_clock = ticking_clock;
   c.clock_ud = &fc;
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   url_of(url, sizeof(url), "/throttle?n=2&k=rs1");
   init_signed(&req, "POST", url);
   req.headers = hs;
@@ -622,7 +623,7 @@ static void test_resign(void)
 static void test_skew(void)
 {
   struct es_engine_config c = test_config();
-  struct es_engine *e = es_engine_new(&c);
+  struct es_engine *e = es_engine_new(&c, NULL);
   struct es_http_request req;
   struct es_http_response *r;
   unsigned long long ids[5];
@@ -694,7 +695,7 @@ static void test_skew(void)
 static void test_concurrency(void)
 {
   struct es_engine_config c = test_config();
-  struct es_engine *e = es_engine_new(&c), *probe = es_engine_new(&c);
+  struct es_engine *e = es_engine_new(&c, NULL), *probe = es_engine_new(&c, NULL);
   struct es_http_request req;
   struct es_http_response *r;
   char url[256];
@@ -738,7 +739,7 @@ static void test_concurrency(void)
 static void test_keepalive(void)
 {
   struct es_engine_config c = test_config();
-  struct es_engine *e = es_engine_new(&c);
+  struct es_engine *e = es_engine_new(&c, NULL);
   struct es_http_response *r;
   long c0, c1;
   int i, reused = 1;
@@ -758,7 +759,7 @@ static void test_keepalive(void)
 static void test_cancel(void)
 {
   struct es_engine_config c = test_config();
-  struct es_engine *e, *probe = es_engine_new(&c);
+  struct es_engine *e, *probe = es_engine_new(&c, NULL);
   struct es_http_request req;
   struct es_http_response *r;
   struct es_rng rng;
@@ -766,7 +767,7 @@ static void test_cancel(void)
   char url[256];
   int i;
 
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   memset(&req, 0, sizeof(req));
   req.method = "GET";
   req.url = url;
@@ -793,7 +794,7 @@ static void test_cancel(void)
     if(es_rng_uniform(&rng) > 0.5)
       break;
   }
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   url_of(url, sizeof(url), "/5xx?k=cx2");
   es_engine_submit(e, &req, &id);
   for(i = 0; i < 1000 && es_engine_waiting_count(e) == 0; i++)
@@ -853,7 +854,7 @@ static void test_guard(void)
   if(fd >= 0)
     close(fd);
   c.audit_path = audit;
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   ok(e != NULL, "engine with an audit log");
 
   /* 1. Mode unknown: refused, never sent. */
@@ -939,9 +940,189 @@ static void test_guard(void)
   ok(count_lines(audit) == 6, "audit log: one JSON line per mode decision (%d)", count_lines(audit));
   unlink(audit);
 
-  c.audit_path = "/nonexistent-dir/audit.log";
-  e = es_engine_new(&c);
-  ok(e == NULL, "an audit log that cannot be opened fails engine creation");
+  {
+    struct es_error_info err;
+    char fdir[] = "/tmp/es_engine_fifo_XXXXXX", fifo[64];
+    c.audit_path = "/nonexistent-dir/audit.log";
+    e = es_engine_new(&c, &err);
+    ok(e == NULL && err.code == ES_EIO && strstr(err.message, "/nonexistent-dir/audit.log") &&
+         strstr(err.message, "No such file or directory") && !strstr(err.message, "libcurl"),
+       "regression: an audit log that cannot be opened is IoError naming the path and the reason (%s)",
+       err.message);
+    es_engine_free(e);
+    /* A FIFO would block a plain open for writing until a reader comes: never. */
+    if(mkdtemp(fdir) && snprintf(fifo, sizeof(fifo), "%s/audit", fdir) > 0 && mkfifo(fifo, 0600) == 0) {
+      c.audit_path = fifo;
+      e = es_engine_new(&c, &err);
+      ok(e == NULL && err.code == ES_ENOTREG && strstr(err.message, fifo),
+         "regression: an audit_path that is a FIFO is refused at once (%s)", err.message);
+      es_engine_free(e);
+      unlink(fifo);
+      rmdir(fdir);
+    }
+    else
+      ok(0, "mkfifo for the FIFO test");
+    /* A directory: no test opens a device for writing, which would create a
+       regular file in its place if it went missing meanwhile. */
+    c.audit_path = "/tmp";
+    e = es_engine_new(&c, &err);
+    ok(e == NULL && err.code == ES_ENOTREG, "a directory as audit_path: NotARegularFile");
+    es_engine_free(e);
+  }
+}
+
+/* ---- the guard across identities (issue 8.1) -------------------------------- */
+
+static time_t id_clock_now;
+static time_t id_clock(void *ud)
+{
+  (void)ud;
+  return id_clock_now;
+}
+
+static struct es_http_response *eks_as(struct es_engine *e, const char *akid, const char *method,
+                                       const char *path, const char *ack, unsigned long long observed_with)
+{
+  static struct es_header ct[] = {H("Content-Type", "application/json")};
+  const char *to_cr = "{\"resourcesVpcConfig\":{\"controlPlaneEgressMode\":\"CUSTOMER_ROUTED\"}}";
+  struct es_http_request req;
+  char url[256];
+  url_of(url, sizeof(url), path);
+  init_signed(&req, method, url);
+  req.service = "eks";
+  req.creds.access_key_id = akid;
+  req.acknowledge = ack;
+  req.observed_with = observed_with;
+  if(strcmp(method, "POST") == 0) {
+    req.headers = ct;
+    req.n_headers = 1;
+    req.body = to_cr;
+    req.body_len = strlen(to_cr);
+  }
+  return run(e, &req);
+}
+
+static void test_guard_identities(void)
+{
+  struct es_engine_config c = test_config();
+  struct es_engine *e;
+  struct es_http_response *r;
+  unsigned long long da, db;
+  const char *m;
+
+  id_clock_now = 1770000000;
+  c.wall_clock = id_clock;
+  e = es_engine_new(&c, NULL);
+
+  /* Interleaved: account A (AWS_MANAGED) and account B (CUSTOMER_ROUTED), one
+     host, one cluster name. The last describe must not decide for the other. */
+  es_http_response_free(eks_as(e, "AKIDMANAGEDC1", "GET", "/clusters/twin", NULL, 0));
+  es_http_response_free(eks_as(e, "AKIDROUTEDC1", "GET", "/clusters/twin", NULL, 0));
+  is_str(es_engine_observed_mode(e, "AKIDMANAGEDC1", host_hdr, "twin", 0), "AWS_MANAGED",
+         "A's observation is A's");
+  is_str(es_engine_observed_mode(e, "AKIDROUTEDC1", host_hdr, "twin", 0), "CUSTOMER_ROUTED",
+         "B's observation is B's");
+  ok(es_engine_observed_mode(e, NULL, host_hdr, "twin", 0) == NULL, "unsigned callers observed nothing");
+  r = eks_as(e, "AKIDMANAGEDC1", "POST", "/clusters/twin/update-config", "twin", 0);
+  ok(r && r->guard.action == ES_GUARD_ALLOW && r->status == 200 && r->attempts == 1,
+     "regression: A's acknowledged switch is decided on A's describe and sent, not a no-op from B's");
+  es_http_response_free(r);
+  r = eks_as(e, "AKIDROUTEDC1", "POST", "/clusters/twin/update-config", "twin", 0);
+  ok(r && r->guard.action == ES_GUARD_NOOP && r->attempts == 0, "B's same switch is B's no-op");
+  es_http_response_free(r);
+  ok(path_count(e, "/clusters/twin/update-config") == 1, "exactly one update reached the server");
+
+  /* observed_with: only that observation, same identity and cluster, fresh. */
+  r = eks_as(e, "AKIDISOLATEDC2", "GET", "/clusters/twin2", NULL, 0);
+  da = r ? r->id : 0;
+  es_http_response_free(r);
+  r = eks_as(e, "AKIDMANAGEDC2", "GET", "/clusters/twin2", NULL, 0);
+  db = r ? r->id : 0;
+  es_http_response_free(r);
+  r = eks_as(e, "AKIDISOLATEDC2", "POST", "/clusters/twin2/update-config", "twin2", 0);
+  ok(r && r->guard.code == ES_GUARD_UNDOCUMENTED_MODE && r->attempts == 0,
+     "regression: a CUSTOMER_ISOLATED cluster's switch is not sent on another account's AWS_MANAGED");
+  es_http_response_free(r);
+  r = eks_as(e, "AKIDISOLATEDC2", "POST", "/clusters/twin2/update-config", "twin2", db);
+  ok(r && r->guard.code == ES_GUARD_CURRENT_MODE_UNKNOWN && r->attempts == 0,
+     "observed_with naming another identity's describe: CurrentModeUnknown");
+  es_http_response_free(r);
+  m = es_engine_observed_mode(e, "AKIDISOLATEDC2", host_hdr, "twin2", da);
+  is_str(m, "CUSTOMER_ISOLATED", "observed_with naming its own describe");
+  id_clock_now += ES_GUARD_MAX_AGE;
+  ok(es_engine_observed_mode(e, "AKIDISOLATEDC2", host_hdr, "twin2", da) != NULL,
+     "fresh at exactly ES_GUARD_MAX_AGE on the engine's clock");
+  id_clock_now += 1;
+  ok(es_engine_observed_mode(e, "AKIDISOLATEDC2", host_hdr, "twin2", da) == NULL,
+     "stale one second later: the injected clock decides, not time()");
+  r = eks_as(e, "AKIDISOLATEDC2", "POST", "/clusters/twin2/update-config", "twin2", da);
+  ok(r && r->guard.code == ES_GUARD_CURRENT_MODE_UNKNOWN && r->attempts == 0,
+     "a stale observed_with: CurrentModeUnknown, not sent");
+  es_http_response_free(r);
+  ok(path_count(e, "/clusters/twin2/update-config") == 0, "nothing reached the server for twin2");
+
+  /* The same identity describing again with the same mode keeps earlier ids usable;
+     a different mode makes them history. */
+  r = eks_as(e, "AKIDMANAGEDC3", "GET", "/clusters/am-three", NULL, 0);
+  da = r ? r->id : 0;
+  es_http_response_free(r);
+  r = eks_as(e, "AKIDMANAGEDC3", "GET", "/clusters/am-three", NULL, 0);
+  db = r ? r->id : 0;
+  es_http_response_free(r);
+  ok(es_engine_observed_mode(e, "AKIDMANAGEDC3", host_hdr, "am-three", da) != NULL &&
+       es_engine_observed_mode(e, "AKIDMANAGEDC3", host_hdr, "am-three", db) != NULL,
+     "two describes with the same mode: either can be relied on");
+  r = eks_as(e, "AKIDMANAGEDC3", "POST", "/clusters/am-three/update-config", "am-three", da);
+  ok(r && r->guard.action == ES_GUARD_ALLOW && r->status == 200, "acknowledged switch on observed_with sent");
+  es_http_response_free(r);
+  r = eks_as(e, "AKIDMANAGEDC3", "POST", "/clusters/am-three/update-config", "am-three", db);
+  ok(r && r->guard.code == ES_GUARD_CURRENT_MODE_UNKNOWN && r->attempts == 0,
+     "after a switch, no earlier observation allows a second one");
+  es_http_response_free(r);
+  es_engine_free(e);
+}
+
+/* ---- raw requests to EKS (issue 8.4) ---------------------------------------- */
+
+static void test_guard_raw(void)
+{
+  struct es_engine_config c = test_config();
+  struct es_engine *e = es_engine_new(&c, NULL);
+  const char *to_cr = "{\"resourcesVpcConfig\":{\"controlPlaneEgressMode\":\"CUSTOMER_ROUTED\"}}";
+  const char *paths[] = {"/clusters/am-raw/update-config", "/Clusters/am-raw/update-config",
+                         "/%63lusters/am-raw/update-config", "//clusters/am-raw/update-config",
+                         "/%2563lusters/am-raw/update-config"};
+  struct es_http_request req;
+  struct es_http_response *r;
+  char url[256];
+  for(size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+    memset(&req, 0, sizeof(req));
+    url_of(url, sizeof(url), paths[i]);
+    req.method = "POST";
+    req.url = url;
+    req.body = to_cr;
+    req.body_len = strlen(to_cr);
+    r = run(e, &req);
+    ok(r && r->guarded && r->error == ES_EGUARD && r->attempts == 0,
+       "regression: an unsigned request without a service to %s is guarded and refused", paths[i]);
+    es_http_response_free(r);
+  }
+  ok(path_count(e, "/clusters/am-raw/update-config") == 0, "nothing reached the server");
+  memset(&req, 0, sizeof(req));
+  url_of(url, sizeof(url), "/clusters/am-raw");
+  req.method = "GET";
+  req.url = url;
+  r = run(e, &req);
+  ok(r && r->guarded && r->guard.action == ES_GUARD_ALLOW && r->status == 200,
+     "a read-only raw request to a cluster path is guarded and passes");
+  es_http_response_free(r);
+  ok(es_guard_targets_eks(NULL, "EKS.eu-west-1.amazonaws.com", NULL, "/", 1) &&
+       es_guard_targets_eks(NULL, NULL, "eks-fips.us-east-1.amazonaws.com", "/", 1) &&
+       es_guard_targets_eks("EKS", NULL, NULL, "/", 1) &&
+       !es_guard_targets_eks("ec2", "ec2.us-east-1.amazonaws.com", NULL, "/?Action=x", 10) &&
+       !es_guard_targets_eks(NULL, "127.0.0.1:1", NULL, "/latest/meta-data/clusters", 26) &&
+       es_guard_targets_eks(NULL, "127.0.0.1:1", NULL, "/x/../clusters", 14),
+     "es_guard_targets_eks: service, hosts (any case) and the first path segment");
   es_engine_free(e);
 }
 
@@ -957,7 +1138,7 @@ static void test_tls(void)
   req.url = url;
   snprintf(url, sizeof(url), "%s/ok", tls_url);
 
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   r = run(e, &req);
   ok(r && r->error == ES_ETLS && r->attempts == 1 && !r->retryable,
      "self-signed server, default CAs: TlsError, not retried (%s)", r ? r->error_message : "-");
@@ -965,7 +1146,7 @@ static void test_tls(void)
   es_engine_free(e);
 
   c.ca_bundle = ca_file;
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   r = run(e, &req);
   ok(r && r->status == 200 && r->error == 0, "CA bundle override: verified and 200");
   if(r)
@@ -981,7 +1162,7 @@ static void test_tls(void)
   es_engine_free(e);
 
   c.ca_bundle = "/nonexistent/ca.pem";
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   snprintf(url, sizeof(url), "%s/ok", tls_url);
   r = run(e, &req);
   ok(r && r->error == ES_ETLS, "missing CA bundle: TlsError");
@@ -990,7 +1171,7 @@ static void test_tls(void)
 
   c.ca_bundle = NULL;
   c.insecure = 1;
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   r = run(e, &req);
   ok(r && r->status == 200, "insecure=1 skips verification (tests only)");
   es_http_response_free(r);
@@ -1007,7 +1188,7 @@ static void test_retry_2026(void)
   size_t i;
   c.retry_mode = ES_RETRY_STANDARD_2026;
   c.quota_capacity = 100;
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   r = get(e, "/5xx?n=2&k=n26");
   ok(r && r->status == 200 && r->attempts == 3, "2026 mode retries");
   if(r)
@@ -1033,7 +1214,7 @@ static void test_retry_2026(void)
 
   c = test_config();
   c.retry_mode = ES_RETRY_OFF;
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   r = get(e, "/5xx?k=off1");
   ok(r && r->status == 500 && r->attempts == 1, "retry mode off: one attempt");
   es_http_response_free(r);
@@ -1057,7 +1238,7 @@ int main(void)
   }
   diag("fault server at %s", base_url);
   c = test_config();
-  e = es_engine_new(&c);
+  e = es_engine_new(&c, NULL);
   ok(e != NULL, "engine created");
   test_basic(e);
   test_validation(e);
@@ -1074,9 +1255,11 @@ int main(void)
   test_keepalive();
   test_cancel();
   test_guard();
+  test_guard_identities();
+  test_guard_raw();
   test_tls();
   test_retry_2026();
-  es_engine_free(es_engine_new(NULL));
+  es_engine_free(es_engine_new(NULL, NULL));
   ok(1, "engine with all defaults created and freed");
   stop_server();
   return done_testing();

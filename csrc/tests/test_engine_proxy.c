@@ -73,7 +73,7 @@ int main(void)
   unsetenv("ALL_PROXY");
 
   setenv("http_proxy", proxy.base_url, 1);
-  e = es_engine_new(NULL);
+  e = es_engine_new(NULL, NULL);
   ok(e != NULL, "engine created with http_proxy set");
   snprintf(url, sizeof(url), "%s/ok?k=via-proxy", origin.base_url);
   r = get(e, url);
@@ -82,14 +82,14 @@ int main(void)
   es_engine_free(e);
 
   unsetenv("http_proxy");
-  e = es_engine_new(NULL);
+  e = es_engine_new(NULL, NULL);
   ok(seen(e, &proxy, "via-proxy") == 1, "the proxy received the request");
   ok(seen(e, &origin, "via-proxy") == 0, "the origin did not");
   es_engine_free(e);
 
   setenv("http_proxy", proxy.base_url, 1);
   setenv("no_proxy", "127.0.0.1", 1);
-  e = es_engine_new(NULL);
+  e = es_engine_new(NULL, NULL);
   snprintf(url, sizeof(url), "%s/ok?k=direct", origin.base_url);
   r = get(e, url);
   ok(r && r->status == 200, "with no_proxy naming the origin the request completes");

@@ -11,13 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "es_buf.h"
 #include "es_error.h"
 #include "guard.h"
+#include "journal.h"
 #include "tap.h"
 
 #define CORPUS "spec/fixtures/guard/corpus.json"
+
+/* The identity (access key id) of the observations in the state tests. */
+#define ID "AKIDEXAMPLE"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -340,7 +345,7 @@ static void test_messages(void)
            "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
            "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
   d = check("POST", target, body, "AWS_MANAGED", longname, 0);
-  ok(d.code == ES_GUARD_UNDOCUMENTED_MODE && decision_sane(&d) && strlen(d.to) == 62 &&
+  ok(d.code == ES_GUARD_INVALID_MODE_VALUE && decision_sane(&d) && strlen(d.to) == 62 &&
      strcmp(d.cluster, longname) == 0, "long values are truncated on a UTF-8 boundary");
   d = check("POST", "/clusters/prod/update-config",
             "{\"resourcesVpcConfig\":{\"controlPlaneEgressMode\":\"A\\u0001B\\u007fC\\u0085\"}}", "AWS_MANAGED",
@@ -486,7 +491,7 @@ static void observe_desc(struct es_guard_state *st, const char *ep, const char *
 {
   char target[160];
   snprintf(target, sizeof(target), "/clusters/%s", name);
-  es_guard_observe(st, ep, "GET", target, strlen(target), status, body, body ? strlen(body) : 0, now);
+  es_guard_observe(st, ID, ep, "GET", target, strlen(target), status, body, body ? strlen(body) : 0, now, 1);
 }
 
 static void test_state(void)
@@ -503,122 +508,122 @@ static void test_state(void)
 
   if(!ok(st != NULL, "state_new"))
     return;
-  ok(es_guard_state_lookup(st, ep, "prod", 1000, 60) == NULL, "empty state: unknown");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1000, 60) == NULL, "empty state: unknown");
 
   observe_desc(st, ep, "prod", 200, routed, 1000);
-  m = es_guard_state_lookup(st, ep, "prod", 1000, 60);
+  m = es_guard_state_lookup(st, ID, ep, "prod", 1000, 60);
   is_str(m, "CUSTOMER_ROUTED", "DescribeCluster 200 remembered");
-  is_str(es_guard_state_lookup(st, ep, "prod", 1060, 60), "CUSTOMER_ROUTED", "fresh at exactly max_age");
-  ok(es_guard_state_lookup(st, ep, "prod", 1061, 60) == NULL, "stale after max_age");
-  ok(es_guard_state_lookup(st, ep, "prod", 999, 60) == NULL, "an observation from the future is not trusted");
-  ok(es_guard_state_lookup(st, ep, "prod", 1000, -1) == NULL, "negative max_age: unknown");
-  ok(es_guard_state_lookup(st, ep2, "prod", 1000, 60) == NULL, "another endpoint is another cluster");
-  ok(es_guard_state_lookup(st, ep, "Prod", 1000, 60) == NULL, "names are case-sensitive");
-  ok(es_guard_state_lookup(st, ep, "pro", 1000, 60) == NULL, "no prefix match");
-  ok(es_guard_state_lookup(st, NULL, "prod", 1000, 60) == NULL, "NULL endpoint is \"\"");
-  ok(es_guard_state_lookup(NULL, ep, "prod", 1000, 60) == NULL && es_guard_state_lookup(st, ep, NULL, 1000, 60) == NULL,
+  is_str(es_guard_state_lookup(st, ID, ep, "prod", 1060, 60), "CUSTOMER_ROUTED", "fresh at exactly max_age");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1061, 60) == NULL, "stale after max_age");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 999, 60) == NULL, "an observation from the future is not trusted");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1000, -1) == NULL, "negative max_age: unknown");
+  ok(es_guard_state_lookup(st, ID, ep2, "prod", 1000, 60) == NULL, "another endpoint is another cluster");
+  ok(es_guard_state_lookup(st, ID, ep, "Prod", 1000, 60) == NULL, "names are case-sensitive");
+  ok(es_guard_state_lookup(st, ID, ep, "pro", 1000, 60) == NULL, "no prefix match");
+  ok(es_guard_state_lookup(st, ID, NULL, "prod", 1000, 60) == NULL, "NULL endpoint is \"\"");
+  ok(es_guard_state_lookup(NULL, ID, ep, "prod", 1000, 60) == NULL && es_guard_state_lookup(st, ID, ep, NULL, 1000, 60) == NULL,
      "lookup with NULL state or cluster");
 
   observe_desc(st, ep, "prod", 200, managed, 1010);
-  is_str(es_guard_state_lookup(st, ep, "prod", 1010, 60), "AWS_MANAGED", "a newer observation replaces");
+  is_str(es_guard_state_lookup(st, ID, ep, "prod", 1010, 60), "AWS_MANAGED", "a newer observation replaces");
   ok(es_guard_state_count(st) == 1, "one entry per (endpoint, cluster)");
   observe_desc(st, ep2, "prod", 200, routed, 1010);
-  is_str(es_guard_state_lookup(st, ep2, "prod", 1010, 60), "CUSTOMER_ROUTED", "second endpoint kept apart");
-  is_str(es_guard_state_lookup(st, ep, "prod", 1010, 60), "AWS_MANAGED", "first endpoint unchanged");
+  is_str(es_guard_state_lookup(st, ID, ep2, "prod", 1010, 60), "CUSTOMER_ROUTED", "second endpoint kept apart");
+  is_str(es_guard_state_lookup(st, ID, ep, "prod", 1010, 60), "AWS_MANAGED", "first endpoint unchanged");
 
   observe_desc(st, ep, "prod", 500, "{}", 1020);
-  is_str(es_guard_state_lookup(st, ep, "prod", 1020, 60), "AWS_MANAGED", "a 500 DescribeCluster keeps the entry");
+  is_str(es_guard_state_lookup(st, ID, ep, "prod", 1020, 60), "AWS_MANAGED", "a 500 DescribeCluster keeps the entry");
   observe_desc(st, ep, "prod", 200, "{\"cluster\":", 1020);
-  ok(es_guard_state_lookup(st, ep, "prod", 1020, 60) == NULL, "an unreadable 200 body forgets");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1020, 60) == NULL, "an unreadable 200 body forgets");
 
   observe_desc(st, ep, "prod", 200, managed, 1030);
   observe_desc(st, ep, "prod", 200, "{\"cluster\":{\"name\":\"other\",\"resourcesVpcConfig\":"
                "{\"controlPlaneEgressMode\":\"AWS_MANAGED\"}}}", 1031);
-  ok(es_guard_state_lookup(st, ep, "prod", 1031, 60) == NULL, "a body naming another cluster forgets");
-  ok(es_guard_state_lookup(st, ep, "other", 1031, 60) == NULL, "...and does not remember the other");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1031, 60) == NULL, "a body naming another cluster forgets");
+  ok(es_guard_state_lookup(st, ID, ep, "other", 1031, 60) == NULL, "...and does not remember the other");
 
   observe_desc(st, ep, "prod", 200, "{\"cluster\":{\"name\":\"prod\",\"resourcesVpcConfig\":{\"subnetIds\":[]}}}", 1040);
-  ok(es_guard_state_lookup(st, ep, "prod", 1040, 60) == NULL && es_guard_state_count(st) == 2,
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1040, 60) == NULL && es_guard_state_count(st) == 2,
      "a response without the field: entry kept, lookup unknown");
   observe_desc(st, ep, "prod", 200, "{\"cluster\":{\"name\":\"prod\"}}", 1041);
-  ok(es_guard_state_lookup(st, ep, "prod", 1041, 60) == NULL, "no resourcesVpcConfig: unknown");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1041, 60) == NULL, "no resourcesVpcConfig: unknown");
   observe_desc(st, ep, "prod", 200, managed, 1042);
   observe_desc(st, ep, "prod", 200, "{\"cluster\":{\"name\":\"prod\",\"resourcesVpcConfig\":"
                "{\"controlPlaneEgressMode\":null}}}", 1043);
-  ok(es_guard_state_lookup(st, ep, "prod", 1043, 60) == NULL, "null mode: unknown");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1043, 60) == NULL, "null mode: unknown");
   observe_desc(st, ep, "prod", 200, managed, 1044);
   observe_desc(st, ep, "prod", 200, "{\"cluster\":{\"name\":\"prod\",\"resourcesVpcConfig\":"
                "{\"controlPlaneEgressMode\":7}}}", 1045);
-  ok(es_guard_state_lookup(st, ep, "prod", 1045, 60) == NULL, "non-string mode: unknown");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1045, 60) == NULL, "non-string mode: unknown");
   observe_desc(st, ep, "prod", 200, managed, 1046);
   observe_desc(st, ep, "prod", 200, "{\"cluster\":{\"name\":\"prod\",\"resourcesVpcConfig\":"
                "{\"controlPlaneEgressMode\":\"AWS_MANAGED\",\"ControlPlaneEgressMode\":\"CUSTOMER_ROUTED\"}}}", 1047);
-  ok(es_guard_state_lookup(st, ep, "prod", 1047, 60) == NULL, "two spellings of the key: unknown");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1047, 60) == NULL, "two spellings of the key: unknown");
   observe_desc(st, ep, "prod", 200, managed, 1048);
   observe_desc(st, ep, "prod", 200, "{\"cluster\":{\"name\":\"prod\",\"resourcesVpcConfig\":"
                "{\"controlPlaneEgressMode\":\"AWS_MANAGED\",\"controlPlaneEgressMode\":\"CUSTOMER_ROUTED\"}}}", 1049);
-  ok(es_guard_state_lookup(st, ep, "prod", 1049, 60) == NULL, "duplicate keys: unknown");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1049, 60) == NULL, "duplicate keys: unknown");
   memset(big, 'M', sizeof(big));
   snprintf(big, sizeof(big), "{\"cluster\":{\"name\":\"prod\",\"resourcesVpcConfig\":{\"controlPlaneEgressMode\":"
            "\"%0300d\"}}}", 0);
   observe_desc(st, ep, "prod", 200, managed, 1050);
   observe_desc(st, ep, "prod", 200, big, 1051);
-  ok(es_guard_state_lookup(st, ep, "prod", 1051, 60) == NULL, "an absurdly long mode is not remembered");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1051, 60) == NULL, "an absurdly long mode is not remembered");
   observe_desc(st, ep, "prod", 200, "{\"cluster\":{\"name\":\"prod\",\"resourcesVpcConfig\":"
                "{\"controlPlaneEgressMode\":\"NEW_MODE\"}}}", 1052);
-  is_str(es_guard_state_lookup(st, ep, "prod", 1052, 60), "NEW_MODE", "an unknown value is kept as is");
+  is_str(es_guard_state_lookup(st, ID, ep, "prod", 1052, 60), "NEW_MODE", "an unknown value is kept as is");
 
   /* Requests that may change the mode forget it. */
   observe_desc(st, ep, "prod", 200, managed, 1100);
-  es_guard_observe(st, ep, "POST", "/clusters/prod/update-config", 28, 200, "{\"update\":{}}", 13, 1101);
-  ok(es_guard_state_lookup(st, ep, "prod", 1101, 60) == NULL, "UpdateClusterConfig 200 forgets");
+  es_guard_observe(st, ID, ep, "POST", "/clusters/prod/update-config", 28, 200, "{\"update\":{}}", 13, 1101, 1);
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1101, 60) == NULL, "UpdateClusterConfig 200 forgets");
   observe_desc(st, ep, "prod", 200, managed, 1102);
-  es_guard_observe(st, ep, "POST", "/clusters/prod/update-config", 28, 503, NULL, 0, 1103);
-  ok(es_guard_state_lookup(st, ep, "prod", 1103, 60) == NULL, "UpdateClusterConfig 503 forgets too");
+  es_guard_observe(st, ID, ep, "POST", "/clusters/prod/update-config", 28, 503, NULL, 0, 1103, 1);
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1103, 60) == NULL, "UpdateClusterConfig 503 forgets too");
   observe_desc(st, ep, "prod", 200, managed, 1104);
-  es_guard_observe(st, ep, "DELETE", "/clusters/prod", 14, 200, NULL, 0, 1105);
-  ok(es_guard_state_lookup(st, ep, "prod", 1105, 60) == NULL, "DeleteCluster forgets");
+  es_guard_observe(st, ID, ep, "DELETE", "/clusters/prod", 14, 200, NULL, 0, 1105, 1);
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1105, 60) == NULL, "DeleteCluster forgets");
   observe_desc(st, ep, "prod", 200, managed, 1106);
   observe_desc(st, ep, "prod", 404, "{}", 1107);
-  ok(es_guard_state_lookup(st, ep, "prod", 1107, 60) == NULL, "DescribeCluster 404 forgets");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1107, 60) == NULL, "DescribeCluster 404 forgets");
 
   observe_desc(st, ep, "prod", 200, managed, 1110);
   observe_desc(st, ep, "dev", 200, "{\"cluster\":{\"name\":\"dev\",\"resourcesVpcConfig\":"
                "{\"controlPlaneEgressMode\":\"AWS_MANAGED\"}}}", 1110);
-  es_guard_observe(st, ep, "POST", "/clusters", 9, 200, "{\"cluster\":{\"name\":\"prod\"}}", 27, 1111);
-  ok(es_guard_state_lookup(st, ep, "prod", 1111, 60) == NULL, "CreateCluster 200 forgets that name");
-  is_str(es_guard_state_lookup(st, ep, "dev", 1111, 60), "AWS_MANAGED", "...and only that name");
+  es_guard_observe(st, ID, ep, "POST", "/clusters", 9, 200, "{\"cluster\":{\"name\":\"prod\"}}", 27, 1111, 1);
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1111, 60) == NULL, "CreateCluster 200 forgets that name");
+  is_str(es_guard_state_lookup(st, ID, ep, "dev", 1111, 60), "AWS_MANAGED", "...and only that name");
   observe_desc(st, ep2, "x", 200, "{\"cluster\":{\"name\":\"x\",\"resourcesVpcConfig\":"
                "{\"controlPlaneEgressMode\":\"AWS_MANAGED\"}}}", 1110);
-  es_guard_observe(st, ep, "POST", "/clusters", 9, 200, "garbage", 7, 1112);
-  ok(es_guard_state_lookup(st, ep, "dev", 1112, 60) == NULL, "unreadable CreateCluster 200 forgets the endpoint");
-  is_str(es_guard_state_lookup(st, ep2, "x", 1112, 60), "AWS_MANAGED", "...but not other endpoints");
+  es_guard_observe(st, ID, ep, "POST", "/clusters", 9, 200, "garbage", 7, 1112, 1);
+  ok(es_guard_state_lookup(st, ID, ep, "dev", 1112, 60) == NULL, "unreadable CreateCluster 200 forgets the endpoint");
+  is_str(es_guard_state_lookup(st, ID, ep2, "x", 1112, 60), "AWS_MANAGED", "...but not other endpoints");
   observe_desc(st, ep, "dev", 200, "{\"cluster\":{\"name\":\"dev\",\"resourcesVpcConfig\":"
                "{\"controlPlaneEgressMode\":\"AWS_MANAGED\"}}}", 1113);
-  es_guard_observe(st, ep, "POST", "/clusters", 9, 409, "{}", 2, 1114);
-  is_str(es_guard_state_lookup(st, ep, "dev", 1114, 60), "AWS_MANAGED", "CreateCluster 409 changes nothing");
-  es_guard_observe(st, ep, "POST", "/clusters", 9, 500, NULL, 0, 1115);
-  ok(es_guard_state_lookup(st, ep, "dev", 1115, 60) == NULL, "CreateCluster 500 forgets the endpoint");
+  es_guard_observe(st, ID, ep, "POST", "/clusters", 9, 409, "{}", 2, 1114, 1);
+  is_str(es_guard_state_lookup(st, ID, ep, "dev", 1114, 60), "AWS_MANAGED", "CreateCluster 409 changes nothing");
+  es_guard_observe(st, ID, ep, "POST", "/clusters", 9, 500, NULL, 0, 1115, 1);
+  ok(es_guard_state_lookup(st, ID, ep, "dev", 1115, 60) == NULL, "CreateCluster 500 forgets the endpoint");
 
   /* Non-canonical requests are not read. */
-  es_guard_observe(st, ep, "get", "/clusters/prod", 14, 200, managed, strlen(managed), 1200);
-  es_guard_observe(st, ep, "GET", "/clusters/%70rod", 16, 200, managed, strlen(managed), 1200);
-  es_guard_observe(st, ep, "GET", "/clusters/prod?x", 16, 200, managed, strlen(managed), 1200);
-  es_guard_observe(st, ep, "GET", "/clusters/prod/", 15, 200, managed, strlen(managed), 1200);
-  ok(es_guard_state_lookup(st, ep, "prod", 1200, 60) == NULL, "non-canonical DescribeCluster targets are ignored");
+  es_guard_observe(st, ID, ep, "get", "/clusters/prod", 14, 200, managed, strlen(managed), 1200, 1);
+  es_guard_observe(st, ID, ep, "GET", "/clusters/%70rod", 16, 200, managed, strlen(managed), 1200, 1);
+  es_guard_observe(st, ID, ep, "GET", "/clusters/prod?x", 16, 200, managed, strlen(managed), 1200, 1);
+  es_guard_observe(st, ID, ep, "GET", "/clusters/prod/", 15, 200, managed, strlen(managed), 1200, 1);
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1200, 60) == NULL, "non-canonical DescribeCluster targets are ignored");
   observe_desc(st, ep, "prod", 200, managed, 1201);
-  es_guard_observe(st, ep, "GET", "/clusters/prod/updates", 22, 200, "{}", 2, 1202);
-  es_guard_observe(st, ep, "POST", "/clusters/prod/node-groups/ng/update-config", 43, 200, "{}", 2, 1202);
-  is_str(es_guard_state_lookup(st, ep, "prod", 1202, 60), "AWS_MANAGED", "other operations leave the entry");
+  es_guard_observe(st, ID, ep, "GET", "/clusters/prod/updates", 22, 200, "{}", 2, 1202, 1);
+  es_guard_observe(st, ID, ep, "POST", "/clusters/prod/node-groups/ng/update-config", 43, 200, "{}", 2, 1202, 1);
+  is_str(es_guard_state_lookup(st, ID, ep, "prod", 1202, 60), "AWS_MANAGED", "other operations leave the entry");
 
   /* forget and NULL safety. */
-  es_guard_state_forget(st, ep, "prod");
-  ok(es_guard_state_lookup(st, ep, "prod", 1202, 60) == NULL, "state_forget");
-  es_guard_state_forget(st, ep, "never-seen");
-  es_guard_state_forget(NULL, ep, "prod");
-  es_guard_observe(NULL, ep, "GET", "/clusters/prod", 14, 200, managed, strlen(managed), 1);
-  es_guard_observe(st, ep, NULL, "/clusters/prod", 14, 200, managed, strlen(managed), 1);
-  es_guard_observe(st, ep, "GET", NULL, 14, 200, managed, strlen(managed), 1);
+  es_guard_state_forget(st, ID, ep, "prod");
+  ok(es_guard_state_lookup(st, ID, ep, "prod", 1202, 60) == NULL, "state_forget");
+  es_guard_state_forget(st, ID, ep, "never-seen");
+  es_guard_state_forget(NULL, ID, ep, "prod");
+  es_guard_observe(NULL, ID, ep, "GET", "/clusters/prod", 14, 200, managed, strlen(managed), 1, 1);
+  es_guard_observe(st, ID, ep, NULL, "/clusters/prod", 14, 200, managed, strlen(managed), 1, 1);
+  es_guard_observe(st, ID, ep, "GET", NULL, 14, 200, managed, strlen(managed), 1, 1);
   observe_desc(st, ep, "prod", 200, NULL, 1);
   ok(1, "NULL arguments are ignored");
   es_guard_state_free(st);
@@ -636,10 +641,145 @@ static void test_state(void)
     observe_desc(st, ep, name, 200, body, 10000 + i);
   }
   ok(es_guard_state_count(st) == 4096, "state is bounded to 4096 entries (%zu)", es_guard_state_count(st));
-  ok(es_guard_state_lookup(st, ep, "c0", 14200, 1000000) == NULL &&
-     es_guard_state_lookup(st, ep, "c3", 14200, 1000000) == NULL, "the oldest entries were evicted");
-  is_str(es_guard_state_lookup(st, ep, "c4", 14200, 1000000), "AWS_MANAGED", "newer entries kept");
-  is_str(es_guard_state_lookup(st, ep, "c4099", 14200, 1000000), "AWS_MANAGED", "the newest entry kept");
+  ok(es_guard_state_lookup(st, ID, ep, "c0", 14200, 1000000) == NULL &&
+     es_guard_state_lookup(st, ID, ep, "c3", 14200, 1000000) == NULL, "the oldest entries were evicted");
+  is_str(es_guard_state_lookup(st, ID, ep, "c4", 14200, 1000000), "AWS_MANAGED", "newer entries kept");
+  is_str(es_guard_state_lookup(st, ID, ep, "c4099", 14200, 1000000), "AWS_MANAGED", "the newest entry kept");
+  es_guard_state_free(st);
+}
+
+/* Observations are the identity's own (issue 8.1). */
+static void observe_as(struct es_guard_state *st, const char *id, const char *name, const char *mode,
+                       time_t now, unsigned long long obs)
+{
+  char target[160], body[300];
+  snprintf(target, sizeof(target), "/clusters/%s", name);
+  snprintf(body, sizeof(body), "{\"cluster\":{\"name\":\"%s\",\"resourcesVpcConfig\":"
+           "{\"controlPlaneEgressMode\":\"%s\"}}}", name, mode);
+  es_guard_observe(st, id, "eks.us-east-1.amazonaws.com", "GET", target, strlen(target), 200, body,
+                   strlen(body), now, obs);
+}
+
+static void test_state_identities(void)
+{
+  const char *ep = "eks.us-east-1.amazonaws.com";
+  struct es_guard_state *st = es_guard_state_new();
+  if(!st)
+    return;
+  observe_as(st, "AKIDA", "prod", "AWS_MANAGED", 100, 1);
+  observe_as(st, "AKIDB", "prod", "CUSTOMER_ROUTED", 101, 2);
+  is_str(es_guard_state_lookup(st, "AKIDA", ep, "prod", 101, 60), "AWS_MANAGED",
+         "regression: B's later describe does not replace A's observation");
+  is_str(es_guard_state_lookup(st, "AKIDB", ep, "prod", 101, 60), "CUSTOMER_ROUTED", "B's own");
+  ok(es_guard_state_lookup(st, "", ep, "prod", 101, 60) == NULL &&
+       es_guard_state_lookup(st, NULL, ep, "prod", 101, 60) == NULL,
+     "unsigned (\"\" or NULL) is an identity of its own");
+  ok(es_guard_state_count(st) == 2, "one entry per (identity, endpoint, cluster)");
+
+  /* observed_with */
+  is_str(es_guard_state_lookup_observation(st, 1, "AKIDA", ep, "prod", 101, 60), "AWS_MANAGED",
+         "observation 1 is A's");
+  ok(es_guard_state_lookup_observation(st, 2, "AKIDA", ep, "prod", 101, 60) == NULL,
+     "observation 2 (B's) is not A's");
+  ok(es_guard_state_lookup_observation(st, 1, "AKIDA", ep, "dev", 101, 60) == NULL &&
+       es_guard_state_lookup_observation(st, 1, "AKIDA", "eks.eu-west-1.amazonaws.com", "prod", 101, 60) == NULL,
+     "observation 1 is of one cluster at one endpoint");
+  ok(es_guard_state_lookup_observation(st, 0, "AKIDA", ep, "prod", 101, 60) == NULL, "id 0 is no observation");
+  ok(es_guard_state_lookup_observation(st, 1, "AKIDA", ep, "prod", 161, 60) == NULL &&
+       es_guard_state_lookup_observation(st, 1, "AKIDA", ep, "prod", 99, 60) == NULL,
+     "a stale (or future) observation is not relied on");
+  observe_as(st, "AKIDA", "prod", "AWS_MANAGED", 150, 3);
+  ok(es_guard_state_lookup_observation(st, 1, "AKIDA", ep, "prod", 155, 60) != NULL &&
+       es_guard_state_lookup_observation(st, 3, "AKIDA", ep, "prod", 155, 60) != NULL,
+     "another describe with the same mode keeps the earlier observation usable");
+  ok(es_guard_state_lookup_observation(st, 1, "AKIDA", ep, "prod", 161, 60) == NULL &&
+       es_guard_state_lookup(st, "AKIDA", ep, "prod", 161, 60) != NULL,
+     "each observation keeps its own time");
+  observe_as(st, "AKIDA", "prod", "CUSTOMER_ROUTED", 151, 4);
+  ok(es_guard_state_lookup_observation(st, 1, "AKIDA", ep, "prod", 155, 60) == NULL &&
+       es_guard_state_lookup_observation(st, 3, "AKIDA", ep, "prod", 155, 60) == NULL,
+     "a describe with another mode makes the earlier observations history");
+  is_str(es_guard_state_lookup_observation(st, 4, "AKIDA", ep, "prod", 155, 60), "CUSTOMER_ROUTED",
+         "...and the new one is relied on");
+  for(unsigned long long id = 10; id < 10 + ES_GUARD_OBS_KEEP + 1; id++)
+    observe_as(st, "AKIDA", "prod", "CUSTOMER_ROUTED", 152, id);
+  ok(es_guard_state_lookup_observation(st, 4, "AKIDA", ep, "prod", 155, 60) == NULL &&
+       es_guard_state_lookup_observation(st, 11, "AKIDA", ep, "prod", 155, 60) != NULL,
+     "at most ES_GUARD_OBS_KEEP observations are kept per entry");
+
+  /* Changes forget for the identity that made them. */
+  es_guard_observe(st, "AKIDA", ep, "POST", "/clusters/prod/update-config", 28, 200, "{}", 2, 160, 20);
+  ok(es_guard_state_lookup(st, "AKIDA", ep, "prod", 160, 60) == NULL, "A's update forgets A's observation");
+  is_str(es_guard_state_lookup(st, "AKIDB", ep, "prod", 160, 60), "CUSTOMER_ROUTED",
+         "...not B's: another account's cluster of the same name");
+  observe_as(st, "AKIDA", "prod", "AWS_MANAGED", 161, 21);
+  es_guard_observe(st, "AKIDA", ep, "POST", "/clusters", 9, 500, NULL, 0, 162, 22);
+  ok(es_guard_state_lookup(st, "AKIDA", ep, "prod", 162, 60) == NULL &&
+       es_guard_state_lookup(st, "AKIDB", ep, "prod", 162, 60) == NULL,
+     "a CreateCluster of unknown outcome forgets the endpoint for every identity");
+  es_guard_state_free(st);
+}
+
+/* es_guard_gate: lookup, decision, audit line, and the observation used up. */
+static void test_gate(void)
+{
+  const char *ep = "eks.us-east-1.amazonaws.com";
+  const char *body = "{\"resourcesVpcConfig\":{\"controlPlaneEgressMode\":\"CUSTOMER_ROUTED\"}}";
+  const char *t = "/clusters/prod/update-config";
+  char path[] = "/tmp/es_gate_audit_XXXXXX";
+  struct es_guard_state *st = es_guard_state_new();
+  struct es_guard_request r;
+  struct es_guard_decision d;
+  struct es_journal_contents c;
+  struct es_journal *j;
+  int rc, fd = mkstemp(path);
+  if(fd >= 0)
+    close(fd);
+  j = es_journal_open(path, ES_JOURNAL_SHARED, NULL);
+  if(!ok(st && j, "gate: state and audit journal"))
+    return;
+  memset(&r, 0, sizeof(r));
+  r.method = "POST";
+  r.target = t;
+  r.target_len = strlen(t);
+  r.body = body;
+  r.body_len = strlen(body);
+  r.access_key_id = "AKIDA";
+  r.endpoint = ep;
+  r.acknowledge = "prod";
+  r.identity = "arn:aws:iam::111122223333:user/a";
+  observe_as(st, "AKIDB", "prod", "AWS_MANAGED", 1000, 7);
+  ok(es_guard_gate(st, j, &r, 1001, &d, NULL) == ES_OK && d.code == ES_GUARD_CURRENT_MODE_UNKNOWN,
+     "gate: another identity's observation is not the current mode");
+  r.observed_with = 7;
+  ok(es_guard_gate(st, j, &r, 1001, &d, NULL) == ES_OK && d.code == ES_GUARD_CURRENT_MODE_UNKNOWN,
+     "gate: nor when named by observed_with");
+  r.observed_with = 0;
+  observe_as(st, "AKIDA", "prod", "AWS_MANAGED", 1000, 8);
+  r.observed_with = 8;
+  ok(es_guard_gate(st, j, &r, 1001, &d, NULL) == ES_OK && d.action == ES_GUARD_ALLOW && d.touches_mode,
+     "gate: A's own observation allows A's acknowledged switch");
+  ok(es_guard_gate(st, j, &r, 1001, &d, NULL) == ES_OK && d.code == ES_GUARD_CURRENT_MODE_UNKNOWN,
+     "gate: the observation is used up by the allowed switch (a concurrent second one is refused)");
+  is_str(es_guard_state_lookup(st, "AKIDB", ep, "prod", 1001, 60), "AWS_MANAGED", "gate: B's observation stays");
+  r.method = "GET";
+  r.target = "/clusters/prod";
+  r.target_len = strlen(r.target);
+  r.body = NULL;
+  r.body_len = 0;
+  ok(es_guard_gate(st, j, &r, 1001, &d, NULL) == ES_OK && d.action == ES_GUARD_ALLOW && !d.touches_mode,
+     "gate: a read passes");
+  es_journal_close(j);
+  rc = es_journal_read(path, 0, &c, NULL);
+  ok(rc == ES_OK && c.n_lines == 4 && !c.torn,
+     "gate: one audit line per mode decision, none for the read (%zu)", c.n_lines);
+  if(c.n_lines == 4)
+    ok(strstr(c.data.data + c.lines[3].off, "\"decision\":\"refuse\"") &&
+         strstr(c.data.data + c.lines[2].off, "\"decision\":\"allow\"") &&
+         strstr(c.data.data + c.lines[2].off, "user/a"),
+       "gate: the lines say what was decided and by whom");
+  es_journal_contents_free(&c);
+  unlink(path);
   es_guard_state_free(st);
 }
 
@@ -657,13 +797,13 @@ static void test_flow(void)
   const char *cur;
   if(!st)
     return;
-  es_guard_observe(st, ep, "GET", "/clusters/prod", 14, 200, desc, strlen(desc), 5000);
+  es_guard_observe(st, ID, ep, "GET", "/clusters/prod", 14, 200, desc, strlen(desc), 5000, 1);
   ok(es_guard_target_cluster(t, strlen(t), name, sizeof(name)) == 1, "flow: cluster from the target");
-  cur = es_guard_state_lookup(st, ep, name, 5001, 30);
+  cur = es_guard_state_lookup(st, ID, ep, name, 5001, 30);
   d = check("POST", t, body, cur, "prod", 0);
   ok(d.action == ES_GUARD_ALLOW, "flow: acknowledged switch allowed after a fresh describe");
-  es_guard_observe(st, ep, "POST", t, strlen(t), 200, "{}", 2, 5002);
-  cur = es_guard_state_lookup(st, ep, name, 5003, 30);
+  es_guard_observe(st, ID, ep, "POST", t, strlen(t), 200, "{}", 2, 5002, 1);
+  cur = es_guard_state_lookup(st, ID, ep, name, 5003, 30);
   d = check("POST", t, body, cur, "prod", 0);
   ok(d.code == ES_GUARD_CURRENT_MODE_UNKNOWN, "flow: after the update, a second one needs a new describe");
   es_guard_state_free(st);
@@ -678,6 +818,8 @@ int main(void)
   test_target_cluster();
   test_audit();
   test_state();
+  test_state_identities();
+  test_gate();
   test_flow();
   return done_testing();
 }

@@ -132,9 +132,71 @@ function M.is_credentials(v)
   return getmetatable(v) == Credentials and vault[v] ~= nil
 end
 
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+local function base64(data)
+  local out = {}
+  for i = 1, #data, 3 do
+    local a, b, c = data:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local chars = 2 + (b and 1 or 0) + (c and 1 or 0)
+    for k = 1, chars do
+      local idx = (n >> (6 * (4 - k))) & 63
+      out[#out + 1] = B64:sub(idx + 1, idx + 1)
+    end
+  end
+  return table.concat(out)
+end
+
+-- The text of `s` in a base64 stream, for each of the three alignments it can
+-- have there: only the characters that depend on s alone (the first and last
+-- ones mix in the neighbouring bytes), in the standard and URL-safe alphabets.
+local function base64_forms(s, out)
+  for pad = 0, 2 do
+    local enc = base64(("\0"):rep(pad) .. s)
+    local first = ({ 1, 3, 4 })[pad + 1]          -- skip characters touching the pad bytes
+    local last = #enc - (((pad + #s) % 3 == 0) and 0 or 1)
+    local core = enc:sub(first, last)
+    if #core >= 4 then
+      out[#out + 1] = core
+      out[#out + 1] = (core:gsub("[+/]", { ["+"] = "-", ["/"] = "_" }))
+    end
+  end
+end
+
+-- Percent-encoded forms: every byte outside A-Z a-z 0-9 - . _ ~ (and, for
+-- form encoding, a space as '+'), in upper- and lower-case hex.
+local function percent_forms(s, out)
+  for _, fmt in ipairs({ "%%%02X", "%%%02x" }) do
+    local enc = s:gsub("[^%w%-%._~]", function(c) return fmt:format(c:byte()) end)
+    if enc ~= s then
+      out[#out + 1] = enc
+      local form = s:gsub("[^%w%-%._~ ]", function(c) return fmt:format(c:byte()) end):gsub(" ", "+")
+      if form ~= enc then out[#out + 1] = form end
+    end
+  end
+end
+
+local function replace_all(text, s)
+  local out, pos = {}, 1
+  while true do
+    local a, b = text:find(s, pos, true)
+    if not a then break end
+    out[#out + 1] = text:sub(pos, a - 1)
+    out[#out + 1] = "<redacted>"
+    pos = b + 1
+  end
+  if pos == 1 then return text end
+  out[#out + 1] = text:sub(pos)
+  return table.concat(out)
+end
+
 --- Replace every occurrence of the secrets held by the given credentials or
--- secret objects (or plain strings) in `text` with "<redacted>". A last line of
--- defence for text that came from outside (a process's stderr, a server message).
+-- secret objects (or plain strings) in `text` with "<redacted>": as they are,
+-- percent-encoded (as in a URL or a form) and base64-encoded (standard or
+-- URL-safe, at any alignment in a longer stream). A last line of defence for
+-- text that came from outside (a process's stderr, a server's error message).
+-- Secrets shorter than 4 bytes are left alone (they would match anywhere).
 function M.scrub(text, ...)
   if type(text) ~= "string" then return text end
   local values = {}
@@ -149,20 +211,17 @@ function M.scrub(text, ...)
       values[#values + 1] = o
     end
   end
+  local forms = {}
   for _, s in pairs(values) do
     if #s >= 4 then
-      local out, pos = {}, 1
-      while true do
-        local a, b = text:find(s, pos, true)
-        if not a then break end
-        out[#out + 1] = text:sub(pos, a - 1)
-        out[#out + 1] = "<redacted>"
-        pos = b + 1
-      end
-      out[#out + 1] = text:sub(pos)
-      text = table.concat(out)
+      forms[#forms + 1] = s
+      percent_forms(s, forms)
+      base64_forms(s, forms)
     end
   end
+  -- Longest first, so a form containing another is replaced whole.
+  table.sort(forms, function(a, b) return #a > #b end)
+  for _, f in ipairs(forms) do text = replace_all(text, f) end
   return text
 end
 

@@ -2,18 +2,18 @@
 -- variable > the selected profile's property > default.
 --
 --     local s, err = require("eksegress.settings").resolve{ region = nil, profile = nil }
---     -- s.region, s.profile, s.retry_mode, s.max_attempts, s.ca_bundle, ...
+--     -- s.region, s.profile, s.retry_mode, s.max_attempts, s.ca_bundle, s.timeout_ms, ...
 --
--- Each setting: option name / environment variables / profile key / default.
---   profile: profile / AWS_PROFILE, AWS_DEFAULT_PROFILE / - / "default"
---   region: region / AWS_REGION, AWS_DEFAULT_REGION / region / nil
---   retry_mode: retry_mode / AWS_RETRY_MODE / retry_mode / "standard"
---   max_attempts: max_attempts / AWS_MAX_ATTEMPTS / max_attempts / 5 (legacy), 3 (otherwise)
---   ca_bundle: ca_bundle / AWS_CA_BUNDLE / ca_bundle / nil ("~" expanded)
---   sts_regional_endpoints: (same) / AWS_STS_REGIONAL_ENDPOINTS / (same) / "regional"
---   use_fips_endpoint: (same) / AWS_USE_FIPS_ENDPOINT / (same) / false
---   ignore_configured_endpoint_urls: (same) / AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / (same) / false
---   endpoint_url: a string or { service = url } / see eksegress.endpoints
+-- Which options exist, their types, ranges, environment variables, profile
+-- keys and defaults are declared once in eksegress.options (also exported here
+-- as `settings.options`); `resolve` produces one field per option declared
+-- with `setting = true`, plus:
+--   profile: option profile / AWS_PROFILE, AWS_DEFAULT_PROFILE / "default"
+--     (s.profile, s.profile_source = "option" | "env" | "default", s.properties)
+--   max_attempts: its default follows retry_mode: 5 for legacy, 3 otherwise
+--   ca_bundle: "~" expanded
+--   rate_burst: defaults to rate_limit (at least 1) when a rate limit is set
+--   endpoint_url: as given (see eksegress.endpoints)
 --   metadata (IMDS): metadata = { disabled, v1_disabled, endpoint, endpoint_mode, timeout, attempts }
 --     / AWS_EC2_METADATA_DISABLED, AWS_EC2_METADATA_V1_DISABLED,
 --       AWS_EC2_METADATA_SERVICE_ENDPOINT(_MODE), AWS_METADATA_SERVICE_TIMEOUT,
@@ -21,18 +21,24 @@
 --     / ec2_metadata_v1_disabled, ec2_metadata_service_endpoint(_mode),
 --       metadata_service_timeout (seconds, default 1), metadata_service_num_attempts (default 1)
 --
--- Bad values are errors ({code = "InvalidConfig"}), never silently replaced.
--- IMDS is never asked for the region here; `region_from_imds` does it on request.
+-- An empty environment variable counts as unset (eksegress.envvar). Bad values
+-- are errors ({code = "InvalidConfig"} naming the variable, profile key or
+-- option, and what is allowed), never silently replaced or clamped. Strict
+-- checks of values given in code (misuse raises) are eksegress.options.check,
+-- which the client runs first; `resolve` itself also accepts text values.
+-- IMDS is never asked for the region here (eksegress.credentials.imds can).
 local config = require "eksegress.config"
 local errors = require "eksegress.errors"
+local envvar = require "eksegress.envvar"
+local options = require "eksegress.options"
 
 local M = {}
 
-local function getenv(env, name)
-  local v = env(name)
-  if v == "" then return nil end
-  return v
-end
+--- Every declared option (eksegress.options.list).
+M.options = options.list
+
+--- Read an environment variable; "" counts as unset (eksegress.envvar.get).
+M.getenv = envvar.get
 
 local function invalid(what, value, expected)
   return nil, errors.new("InvalidConfig",
@@ -43,8 +49,8 @@ end
 -- value and a label naming where it came from (for error messages).
 local function lookup(s, option_value, option_name, env_names, key)
   if option_value ~= nil then return option_value, "option " .. option_name end
-  for _, name in ipairs(env_names) do
-    local v = getenv(s.env, name)
+  for _, name in ipairs(env_names or {}) do
+    local v = envvar.get(s.env, name)
     if v then return v, name end
   end
   if key then
@@ -83,10 +89,7 @@ end
 
 --- Is this a valid region name? (A DNS label, as botocore requires, so a region
 -- can never smuggle a host or path into an endpoint.)
-function M.valid_region(r)
-  return type(r) == "string" and #r <= 63
-    and r:find("^[%w][%w%-]*$") ~= nil and r:sub(-1) ~= "-"
-end
+M.valid_region = options.valid_region
 
 local DEFAULT_ATTEMPTS = { legacy = 5, standard = 3, adaptive = 3 }
 
@@ -137,11 +140,11 @@ function M.metadata(env, props, opts)
 end
 
 --- Resolve every setting.
--- @tparam table opts env (function, default os.getenv), profile, region, retry_mode,
---   max_attempts, ca_bundle, endpoint_url, sts_regional_endpoints, use_fips_endpoint,
---   ignore_configured_endpoint_urls, allow_http, metadata (table of IMDS overrides),
---   config (a view from eksegress.config; else loaded with config_file,
---   credentials_file, read_file, home, platform)
+-- @tparam table opts env (function, default os.getenv), profile, endpoint_url,
+--   metadata (table of IMDS overrides), config (a view from eksegress.config;
+--   else loaded with config_file, credentials_file, read_file, home, platform),
+--   and any option declared with `setting = true` in eksegress.options. Other
+--   keys are ignored here (the client rejects unknown names before).
 -- @treturn[1] table settings
 -- @treturn[2] nil, err
 function M.resolve(opts)
@@ -167,71 +170,36 @@ function M.resolve(opts)
 
   local s = {
     env = env, config = view, profile = profile, profile_source = profile_source,
-    properties = props, allow_http = opts.allow_http or false,
-    endpoint_url = opts.endpoint_url,
+    properties = props, endpoint_url = opts.endpoint_url,
   }
 
-  local v, label
-  v, label = lookup(s, opts.region, "region", { "AWS_REGION", "AWS_DEFAULT_REGION" }, "region")
-  if v ~= nil and not M.valid_region(v) then
-    return nil, errors.new("InvalidRegion",
-      string.format("invalid region %q (from %s): not a valid host label", tostring(v), label))
+  for _, o in ipairs(options.list) do
+    if o.setting then
+      local v, label = lookup(s, opts[o.name], o.name, o.env, o.profile)
+      if v ~= nil then
+        if o.type == "region" and not M.valid_region(v) then
+          return nil, errors.new("InvalidRegion",
+            string.format("invalid region %q (from %s): not a valid host label", tostring(v), label))
+        end
+        v, err = options.parse(o, v, label)
+        if err then return nil, err end
+        s[o.name .. "_source"] = label
+      end
+      if v == nil then v = o.default end
+      s[o.name] = v
+    end
   end
-  s.region, s.region_source = v, label
-
-  v, label = lookup(s, opts.retry_mode, "retry_mode", { "AWS_RETRY_MODE" }, "retry_mode")
-  if v ~= nil and not DEFAULT_ATTEMPTS[v] then
-    return invalid(label, v, "legacy, standard or adaptive")
-  end
-  s.retry_mode = v or "standard"
-
-  v, label = lookup(s, opts.max_attempts, "max_attempts", { "AWS_MAX_ATTEMPTS" }, "max_attempts")
-  s.max_attempts, err = positive_int(v, label)
-  if err then return nil, err end
   s.max_attempts = s.max_attempts or DEFAULT_ATTEMPTS[s.retry_mode]
-
-  s.ca_bundle = lookup(s, opts.ca_bundle, "ca_bundle", { "AWS_CA_BUNDLE" }, "ca_bundle")
   if s.ca_bundle then s.ca_bundle = config.expand_home(s.ca_bundle, config.home(env)) end
+  if s.rate_limit and not s.rate_burst then s.rate_burst = math.max(1, math.ceil(s.rate_limit)) end
 
-  v, label = lookup(s, opts.sts_regional_endpoints, "sts_regional_endpoints",
-    { "AWS_STS_REGIONAL_ENDPOINTS" }, "sts_regional_endpoints")
-  if v ~= nil and v ~= "regional" and v ~= "legacy" then
-    return invalid(label, v, "regional or legacy")
-  end
-  s.sts_regional_endpoints = v or "regional"
-
-  v, label = lookup(s, opts.use_fips_endpoint, "use_fips_endpoint", { "AWS_USE_FIPS_ENDPOINT" },
-    "use_fips_endpoint")
-  s.use_fips_endpoint, err = boolean(v, label)
-  if err then return nil, err end
-  s.use_fips_endpoint = s.use_fips_endpoint or false
-
-  v, label = lookup(s, opts.ignore_configured_endpoint_urls, "ignore_configured_endpoint_urls",
-    { "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" }, "ignore_configured_endpoint_urls")
-  s.ignore_configured_endpoint_urls, err = boolean(v, label)
-  if err then return nil, err end
-  s.ignore_configured_endpoint_urls = s.ignore_configured_endpoint_urls or false
-
+  local md = opts.metadata or {}
   s.metadata, err = M.metadata(env, props, {
-    profile = profile,
-    disabled = (opts.metadata or {}).disabled,
-    v1_disabled = (opts.metadata or {}).v1_disabled,
-    endpoint = (opts.metadata or {}).endpoint,
-    endpoint_mode = (opts.metadata or {}).endpoint_mode,
-    timeout = (opts.metadata or {}).timeout,
-    attempts = (opts.metadata or {}).attempts,
+    profile = profile, disabled = md.disabled, v1_disabled = md.v1_disabled, endpoint = md.endpoint,
+    endpoint_mode = md.endpoint_mode, timeout = md.timeout, attempts = md.attempts,
   })
   if err then return nil, err end
   return s
-end
-
---- Ask IMDS for the region (only when the caller wants it).
--- @param s settings from resolve
--- @param ctx { http = function } as for eksegress.credentials
-function M.region_from_imds(s, ctx)
-  local imds = require "eksegress.credentials.imds"
-  local p = imds.new{ metadata = s.metadata, env = s.env }
-  return p:region(ctx)
 end
 
 return M

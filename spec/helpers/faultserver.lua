@@ -11,7 +11,8 @@ function M.start()
   -- --parent-pid $PPID (this Lua process, expanded by the launching shell): the
   -- server also exits by itself when the spec's process is gone.
   local h = proc.spawn_and_wait(py .. " csrc/tests/faultserver.py --parent-pid $PPID", "PORT (%d+)")
-  local fs = { url = "http://127.0.0.1:" .. h.port, host = "127.0.0.1:" .. h.port, pid = h.pid, handle = h }
+  local fs = { url = "http://127.0.0.1:" .. h.port, host = "127.0.0.1:" .. h.port, pid = h.pid, log = h.log,
+               handle = h }
   function fs.stop()
     -- Ask it to leave, then make sure it did.
     local rt = core.engine_new{ max_attempts = 1 }

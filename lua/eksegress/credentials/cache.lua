@@ -24,8 +24,33 @@
 -- on its own.
 local U = require "eksegress.credentials.util"
 local errors = require "eksegress.errors"
+local secret = require "eksegress.secret"
 
 local M = {}
+
+--- Check what a provider handed back: credentials pass; a plain key table
+-- { access_key_id, secret_access_key, session_token?, ... } is wrapped (so no
+-- raw copy is kept); anything else is an error naming the provider, never an
+-- "attempt to index" deep inside the client.
+-- @treturn[1] credentials
+-- @treturn[2] nil, err {code = "ProviderError"}
+function M.check_result(c, name)
+  if secret.is_credentials(c) then return c end
+  if type(c) == "table" and getmetatable(c) == nil and type(c.access_key_id) == "string"
+     and c.access_key_id ~= "" and type(c.secret_access_key) == "string" and c.secret_access_key ~= ""
+     and (c.session_token == nil or type(c.session_token) == "string")
+     and (c.expiration == nil or type(c.expiration) == "number") then
+    return secret.credentials{
+      access_key_id = c.access_key_id, secret_access_key = c.secret_access_key,
+      session_token = c.session_token, expiration = c.expiration,
+      account_id = type(c.account_id) == "string" and c.account_id or nil, source = name,
+    }
+  end
+  local what = type(c) == "table" and "a table without access_key_id and secret_access_key" or type(c)
+  return nil, U.err("ProviderError", ("credential provider %s returned %s; expected credentials "
+    .. "(eksegress.secret.credentials) or a table {access_key_id, secret_access_key, session_token?}")
+    :format(tostring(name), what))
+end
 
 --- The value a waiting coroutine yields when the ctx has no `wait` function.
 M.WAIT = setmetatable({}, {
@@ -92,6 +117,8 @@ function Cache:refresh(ctx, need)
       or U.err("ProviderError", "credential provider " .. self.name .. " failed: " .. tostring(raised))
   elseif not creds and not err then
     err = U.err("ProviderError", "credential provider " .. self.name .. " returned nothing")
+  elseif creds then
+    creds, err = M.check_result(creds, self.name)
   end
   local after = self.now()
   local result, rerr = creds, err

@@ -49,6 +49,22 @@ M.is_credentials = secret.is_credentials
 M.is_not_found = U.is_not_found
 M.NOT_FOUND = U.NOT_FOUND
 
+--- Check what a provider handed back (eksegress.credentials.cache.check_result).
+M.check_result = cache.check_result
+
+local function is_provider(p)
+  return type(p) == "function"
+    or (type(p) == "table" and (type(p.resolve) == "function" or type(p.get) == "function"))
+end
+
+-- A provider object for anything with :resolve, :get or a function.
+local function as_provider(p, name)
+  if type(p) == "table" and type(p.resolve) ~= "function" and type(p.get) == "function" then
+    return { name = p.name or name, resolve = function(_, ctx) return p:get(ctx) end }
+  end
+  return U.as_provider(p, name)
+end
+
 --- A provider returning fixed credentials: a credentials object, or a table
 -- { access_key_id, secret_access_key, session_token?, expiration?, account_id? }.
 function M.static(c)
@@ -91,8 +107,8 @@ function M.chain(opts)
   if not list then
     local explicit = opts.credentials
     if explicit ~= nil then
-      if type(explicit) == "function" or (type(explicit) == "table" and explicit.resolve) then
-        list = { U.as_provider(explicit, "explicit") }
+      if is_provider(explicit) then
+        list = { as_provider(explicit, "explicit") }
       else
         list = { M.static(explicit) }
       end
@@ -116,13 +132,17 @@ function M.chain(opts)
 end
 
 function Chain:resolve(ctx)
-  if self.active then return self.active:resolve(ctx) end
+  if self.active then
+    local c, err = self.active:resolve(ctx)
+    if not c then return nil, err end
+    return M.check_result(c, self.active.name)
+  end
   local tried = {}
   for _, p in ipairs(self.providers) do
     local c, err = p:resolve(ctx)
     if c then
       self.active = p
-      return c
+      return M.check_result(c, p.name)
     end
     if not U.is_not_found(err) then return nil, err end
     tried[#tried + 1] = p.name .. ": " .. tostring(err and err.message)
@@ -168,11 +188,20 @@ end
 -- @treturn[2] nil, err
 function M.resolve(p, ctx)
   if secret.is_credentials(p) then return p end
-  if type(p) == "table" and type(p.get) == "function" then return p:get(ctx) end
-  if type(p) == "table" and type(p.resolve) == "function" then return p:resolve(ctx) end
-  if type(p) == "function" then return p(ctx) end
-  if type(p) == "table" and p.access_key_id then return M.static(p):resolve() end
-  return nil, U.err("NoCredentials", "no credentials provider")
+  local c, err
+  if type(p) == "table" and type(p.get) == "function" then
+    c, err = p:get(ctx)
+  elseif type(p) == "table" and type(p.resolve) == "function" then
+    c, err = p:resolve(ctx)
+  elseif type(p) == "function" then
+    c, err = p(ctx)
+  elseif type(p) == "table" and p.access_key_id then
+    return M.check_result(p, "explicit")
+  else
+    return nil, U.err("NoCredentials", "no credentials provider")
+  end
+  if c == nil then return nil, err or U.err("ProviderError", "credential provider returned nothing") end
+  return M.check_result(c, type(p) == "table" and p.name or "function")
 end
 
 return M

@@ -114,7 +114,39 @@ local M = {
   api_version = "2017-11-01",
   global = false,
   model = "botocore 1.29.27 eks/2017-11-01, extended by hand",
+  -- Every EKS request passes the engine's irreversibility guard (csrc/core/guard.h);
+  -- its audit lines name the caller, resolved before the first mutating call.
+  guarded = true,
 }
+
+-- UpdateClusterConfig that sets the egress mode: the guard needs the cluster's
+-- current mode, and takes it only from a DescribeCluster the engine received
+-- itself. The client makes that call just before, with the same credentials and
+-- region, and hands its request id to the update (`observed_with`), so the guard
+-- judges the update by this observation and no other (issue 8.1).
+local function describe_before_egress_change(params)
+  local vpc = params.resourcesVpcConfig
+  if type(vpc) == "table" and vpc.controlPlaneEgressMode ~= nil and type(params.name) == "string" then
+    return "DescribeCluster", { name = params.name }
+  end
+  return nil
+end
+
+-- The members of responses the library, the examples and the workflows rely on
+-- (services/init.lua: check_output).
+local CLUSTER_OUT = {
+  cluster = "table", ["cluster.name"] = "string", ["cluster.status"] = "string",
+  ["cluster.arn"] = "string?", ["cluster.resourcesVpcConfig"] = "table?",
+  ["cluster.resourcesVpcConfig.controlPlaneEgressMode"] = "string?",
+  ["cluster.resourcesVpcConfig.vpcId"] = "string?",
+  ["cluster.resourcesVpcConfig.subnetIds"] = "list<string>?",
+}
+local UPDATE_OUT = {
+  update = "table", ["update.id"] = "string", ["update.status"] = "string", ["update.type"] = "string?",
+}
+local function listing(key, element)
+  return { [key] = "list<" .. element .. ">", nextToken = "string?" }
+end
 
 M.operations = {
   ListClusters = {
@@ -125,10 +157,12 @@ M.operations = {
       include = qs(STRINGS, "include"),
     },
     paginator = page("clusters"),
+    output_types = listing("clusters", "string"),
   },
   DescribeCluster = {
     http = { method = "GET", uri = "/clusters/{name}" },
     input = { name = uri("name") },
+    output_types = CLUSTER_OUT,
   },
   CreateCluster = {
     http = { method = "POST", uri = "/clusters" },
@@ -143,11 +177,14 @@ M.operations = {
       bootstrapSelfManagedAddons = BOOLEAN,
     }),
     mutating = true,
+    output_types = CLUSTER_OUT,
   },
   UpdateClusterConfig = {
     http = { method = "POST", uri = "/clusters/{name}/update-config" },
     input = cluster_config_members({ name = uri("name") }),
     mutating = true,
+    observe_before = describe_before_egress_change,
+    output_types = UPDATE_OUT,
   },
   DescribeUpdate = {
     http = { method = "GET", uri = "/clusters/{name}/updates/{updateId}" },
@@ -158,6 +195,7 @@ M.operations = {
       addonName = qs(STRING, "addonName"),
       capabilityName = qs(STRING, "capabilityName"),
     },
+    output_types = UPDATE_OUT,
   },
   ListUpdates = {
     http = { method = "GET", uri = "/clusters/{name}/updates" },
@@ -170,11 +208,13 @@ M.operations = {
       maxResults = qs(INTEGER, "maxResults"),
     },
     paginator = page("updateIds"),
+    output_types = listing("updateIds", "string"),
   },
   DeleteCluster = {
     http = { method = "DELETE", uri = "/clusters/{name}" },
     input = { name = uri("name") },
     mutating = true,
+    output_types = CLUSTER_OUT,
   },
   ListNodegroups = {
     http = { method = "GET", uri = "/clusters/{name}/node-groups" },
@@ -184,6 +224,7 @@ M.operations = {
       nextToken = qs(STRING, "nextToken"),
     },
     paginator = page("nodegroups"),
+    output_types = listing("nodegroups", "string"),
   },
   DescribeNodegroup = {
     http = { method = "GET", uri = "/clusters/{name}/node-groups/{nodegroupName}" },
@@ -191,6 +232,7 @@ M.operations = {
       clusterName = uri("name"),
       nodegroupName = uri("nodegroupName"),
     },
+    output_types = { nodegroup = "table" },
   },
   ListIdentityProviderConfigs = {
     http = { method = "GET", uri = "/clusters/{name}/identity-provider-configs" },
@@ -200,6 +242,7 @@ M.operations = {
       nextToken = qs(STRING, "nextToken"),
     },
     paginator = page("identityProviderConfigs"),
+    output_types = listing("identityProviderConfigs", "table"),
   },
   DescribeIdentityProviderConfig = {
     http = { method = "POST", uri = "/clusters/{name}/identity-provider-configs/describe" },
@@ -207,6 +250,7 @@ M.operations = {
       clusterName = uri("name"),
       identityProviderConfig = req(struct({ type = req(STRING), name = req(STRING) })),
     },
+    output_types = { identityProviderConfig = "table" },
   },
   ListAddons = {
     http = { method = "GET", uri = "/clusters/{name}/addons" },
@@ -216,6 +260,7 @@ M.operations = {
       nextToken = qs(STRING, "nextToken"),
     },
     paginator = page("addons"),
+    output_types = listing("addons", "string"),
   },
 }
 

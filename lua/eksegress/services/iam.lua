@@ -99,6 +99,9 @@ return model.service({
   protocol_module = "query",
   api_version = "2010-05-08",
   global = true,
+  -- The home region of the aws partition: used when no region is configured (a
+  -- configured region still selects the partition, and so its endpoint).
+  default_region = "us-east-1",
   -- Per partition: hostname, signing region, FIPS hostname (botocore endpoints.json).
   global_endpoints = {
     aws = { hostname = "iam.amazonaws.com", region = "us-east-1", fips_hostname = "iam-fips.amazonaws.com" },

@@ -14,6 +14,9 @@ local M = {
   target_prefix = "AWSOrganizationsV20161128",
   content_type = "application/x-amz-json-1.1",
   global = true,
+  -- The home region of the aws partition: used when no region is configured (a
+  -- configured region still selects the partition, and so its endpoint).
+  default_region = "us-east-1",
   -- The aws partition's endpoint and signing region (the common case).
   global_endpoint = "organizations.us-east-1.amazonaws.com",
   signing_region = "us-east-1",
@@ -37,6 +40,7 @@ M.operations = {
     },
     paginator = { input_token = "NextToken", output_token = "NextToken", limit_key = "MaxResults",
                   result_key = "Accounts" },
+    output_types = { Accounts = "list<table>", NextToken = "string?" },
   },
 }
 

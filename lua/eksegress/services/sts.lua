@@ -28,6 +28,9 @@ local M = {
   global = false,
   xml_namespace = "https://sts.amazonaws.com/doc/2011-06-15/",
   model = "botocore 1.29.27 sts/2011-06-15",
+  -- Without a configured region, STS calls go to us-east-1 (the AWS CLI's global
+  -- endpoint region; eksegress.endpoints maps it to the regional host).
+  default_region = "us-east-1",
   -- STS outputs of these operations have no list elements.
   xml_lists = {},
 }
@@ -35,6 +38,7 @@ local M = {
 M.operations = {
   GetCallerIdentity = {
     input = {},
+    output_types = { Account = "string", Arn = "string", UserId = "string" },
   },
   AssumeRole = {
     input = {

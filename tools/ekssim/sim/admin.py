@@ -76,6 +76,14 @@ def handle(sim, req):
             except (ValueError, TypeError, UnicodeDecodeError) as e:
                 return json_response({"error": str(e)}, 400)
             return json_response({"ok": True, "state_offset": sim.state_offset})
+        if path in ("/_sim/stats", "/_sim/stats/reset"):
+            if req.server is None:
+                return json_response({"error": "no HTTP server counts these requests"}, 404)
+            if m == "POST" and path == "/_sim/stats/reset":
+                req.server.reset_stats()
+                return json_response(req.server.stats())
+            if m == "GET" and path == "/_sim/stats":
+                return json_response(req.server.stats())
         if path == "/_sim/fleet" and m == "GET":
             return json_response(sim.fleet.spec)
     except Exception as e:  # admin must never take the server down

@@ -5,6 +5,11 @@ parses headers with the email package, which costs more than everything else a
 request does here), TCP_NODELAY, and each response written with a single
 sendall() so Nagle and delayed ACKs never add 40 ms.
 
+The server counts the requests it is handling (from the moment a request is
+parsed to the moment its response is written or the connection dropped), and
+the most it ever handled at once: a witness of client concurrency that needs
+no clock (see stats(), served at /_sim/stats).
+
 The handler is a callable taking a Request and returning a Response.  A
 Response may carry a transport fault the handler decided on:
   'drop'      close the connection without writing anything
@@ -31,7 +36,7 @@ REASONS = {
 
 
 class Request(object):
-    __slots__ = ("method", "target", "path", "raw_query", "version", "headers", "body", "peer")
+    __slots__ = ("method", "target", "path", "raw_query", "version", "headers", "body", "peer", "server")
 
     def __init__(self):
         self.method = "GET"
@@ -42,6 +47,7 @@ class Request(object):
         self.headers = {}    # lower-case name -> [values in arrival order]
         self.body = b""
         self.peer = None
+        self.server = None   # the HTTPServer that parsed it (stats); None when built by hand
 
     def header(self, name, default=None):
         v = self.headers.get(name)
@@ -200,6 +206,7 @@ class Connection(object):
                 try:
                     req = _parse_head(head)
                     req.peer = self.peer
+                    req.server = srv
                     hdrs = req.headers
                     te = hdrs.get("transfer-encoding")
                     expect = hdrs.get("expect")
@@ -231,21 +238,12 @@ class Connection(object):
                 except _BadRequest as e:
                     self._send_simple(e.status, e.message)
                     return
-                conn_hdr = req.headers.get("connection")
-                conn_val = conn_hdr[-1].lower() if conn_hdr else ""
-                if req.version == "HTTP/1.0":
-                    keep = "keep-alive" in conn_val
-                else:
-                    keep = "close" not in conn_val
+                srv._enter()
                 try:
-                    resp = srv.handler(req)
-                except Exception as e:  # a bug in a handler must not kill the server
-                    srv.on_error(e)
-                    resp = Response(500, [("Content-Type", "text/plain")], b"internal simulator error\n")
-                if not self._write(resp, keep):
-                    return
-                if not keep:
-                    return
+                    if not self._handle(req):
+                        return
+                finally:
+                    srv._leave()
         except (OSError, ValueError):
             return
         finally:
@@ -254,6 +252,21 @@ class Connection(object):
                 sock.close()
             except OSError:
                 pass
+
+    def _handle(self, req):
+        """Answer one parsed request; False when the connection must close."""
+        conn_hdr = req.headers.get("connection")
+        conn_val = conn_hdr[-1].lower() if conn_hdr else ""
+        if req.version == "HTTP/1.0":
+            keep = "keep-alive" in conn_val
+        else:
+            keep = "close" not in conn_val
+        try:
+            resp = self.server.handler(req)
+        except Exception as e:  # a bug in a handler must not kill the server
+            self.server.on_error(e)
+            resp = Response(500, [("Content-Type", "text/plain")], b"internal simulator error\n")
+        return self._write(resp, keep) and keep
 
     def _send_simple(self, status, message):
         body = (message + "\n").encode()
@@ -309,6 +322,9 @@ class HTTPServer(object):
         self.stop_event = threading.Event()
         self._conns = set()
         self._lock = threading.Lock()
+        self._in_flight = 0       # requests parsed and not yet answered
+        self._in_flight_max = 0   # the most at once since start or reset_stats()
+        self._requests = 0        # requests parsed since start or reset_stats()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
@@ -333,6 +349,29 @@ class HTTPServer(object):
                 self._conns.add(c)
             t = threading.Thread(target=c.serve, name="ekssim-conn", daemon=True)
             t.start()
+
+    def _enter(self):
+        with self._lock:
+            self._in_flight += 1
+            self._requests += 1
+            if self._in_flight > self._in_flight_max:
+                self._in_flight_max = self._in_flight
+
+    def _leave(self):
+        with self._lock:
+            self._in_flight -= 1
+
+    def stats(self):
+        """{"in_flight", "in_flight_max", "requests"}; the request asking counts itself."""
+        with self._lock:
+            return {"in_flight": self._in_flight, "in_flight_max": self._in_flight_max,
+                    "requests": self._requests}
+
+    def reset_stats(self):
+        """Start counting afresh: the maximum restarts from what is in flight now."""
+        with self._lock:
+            self._in_flight_max = self._in_flight
+            self._requests = 0
 
     def _forget(self, conn):
         with self._lock:

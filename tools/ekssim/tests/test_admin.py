@@ -127,3 +127,34 @@ def t_persist():
         ok(s2.admin("GET", "/_sim/health")["time_scale"] == 1.0, "time scale comes from the command line")
     finally:
         s2.stop()
+
+
+@T("admin: /_sim/stats counts requests in flight at once (a concurrency witness without a clock)")
+def t_stats():
+    import threading
+    s = Server("--time-scale", "0", "--latency-ms", "200")
+    try:
+        first = s.admin("GET", "/_sim/stats")
+        eq((first["in_flight"], first["in_flight_max"]), (1, 1), "the stats request counts itself")
+        Client(s.port).eks("GET", "/clusters")          # one at a time: the maximum stays 1
+        eq(s.admin("GET", "/_sim/stats")["in_flight_max"], 1, "serial requests")
+        reset = s.admin("POST", "/_sim/stats/reset", {})
+        eq((reset["in_flight_max"], reset["requests"]), (1, 0), "reset")
+        # Eight callers each hold a request for 200 ms; they overlap.
+        gate = threading.Barrier(8)
+
+        def call():
+            c = Client(s.port)
+            gate.wait()
+            c.eks("GET", "/clusters")
+        threads = [threading.Thread(target=call) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        st = s.admin("GET", "/_sim/stats")
+        eq(st["in_flight"], 1, "nothing left in flight but this request")
+        ok(st["in_flight_max"] >= 8, "eight requests in flight at once: %r" % st)
+        eq(st["requests"], 8 + 1, "eight calls and this request since the reset")
+    finally:
+        s.stop()
