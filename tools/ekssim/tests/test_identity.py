@@ -159,8 +159,9 @@ def t_orgs():
             break
     eq([a["Id"] for a in seen], ["111122223333", "444455556666", "777788889999"], "accounts")
     eq(pages, 3, "pages")
-    eq(seen[2]["Status"], "SUSPENDED", "status")
-    for k in ("Id", "Arn", "Email", "Name", "Status", "JoinedMethod", "JoinedTimestamp"):
+    eq(seen[2]["State"], "SUSPENDED", "state")
+    ok(all("Status" not in a for a in seen), "the retired Status field is not served by default")
+    for k in ("Id", "Arn", "Email", "Name", "State", "JoinedMethod", "JoinedTimestamp"):
         ok(k in seen[0], "missing " + k)
     eq(len(c.orgs("ListAccounts").json()["Accounts"]), 3, "default page")
     r = c.orgs("ListAccounts", {"NextToken": "bad"})
