@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 from . import admin, admin_ext, ec2, eks, faults as faultsmod, iam, regions, scp as scpmod, sigv4, sts
 from . import fleet as fleetmod
 from .ids import hexid
-from .httpserver import Response
+from .httpserver import Request, Response
 from .protocols import AwsError, error_response, json_response, kind_error
 
 SERVICES = ("eks", "ec2", "sts", "organizations", "iam")
@@ -606,6 +606,32 @@ class Simulator(object):
             if svc == "iam":
                 return self.iam.call(ctx)
             return self.orgs.call(ctx)
+
+    # ------------------------------------------------------------ EKS tokens
+
+    def verify_presigned_sts(self, host, raw_query, extra_headers):
+        """Verify a presigned STS GetCallerIdentity request as STS would (what EKS's authenticator
+        asks STS to do with a token's URL).  The principal, or None when STS would refuse it."""
+        req = Request()
+        req.method = "GET"
+        req.path = "/"
+        req.raw_query = raw_query
+        req.headers = {"host": [host]}
+        req.headers.update(extra_headers)
+        ctx = Ctx(req)
+        ctx.now = self.now()
+        pairs = sigv4.split_query(raw_query)
+        try:
+            auth = sigv4.parse(pairs, req.headers)
+            if auth is None or auth.service != "sts":
+                return None
+            ctx.service = "sts"
+            ctx.op = "GetCallerIdentity"
+            ctx.region = auth.region
+            self._authenticate(ctx, req, pairs, auth, None)
+        except (sigv4.SigError, AwsError):
+            return None
+        return ctx.principal
 
     # ------------------------------------------------------------ logging
 

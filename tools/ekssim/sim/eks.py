@@ -418,8 +418,9 @@ class EksService(object):
         if disabled:
             logging.append({"types": disabled, "enabled": False})
         c = {"name": rec["name"], "arn": rec["arn"], "createdAt": rec["created_at"], "version": rec["version"]}
+        k8s = self.sim.k8s
         if status != "CREATING":
-            c["endpoint"] = rec["endpoint"]
+            c["endpoint"] = k8s.endpoint(rec) if k8s is not None else rec["endpoint"]
         c["roleArn"] = rec["role_arn"]
         c["resourcesVpcConfig"] = vpc
         c["kubernetesNetworkConfig"] = knc
@@ -428,7 +429,8 @@ class EksService(object):
                                             % (rec["region"], rec["oidc_id"])}}
         c["status"] = status
         if status != "CREATING":
-            c["certificateAuthority"] = {"data": base64.b64encode(
+            ca = k8s.ca_data() if k8s is not None else None
+            c["certificateAuthority"] = {"data": ca or base64.b64encode(
                 ("-----BEGIN CERTIFICATE-----\nekssim %s\n-----END CERTIFICATE-----\n" % rec["arn"]).encode()).decode()}
         c["platformVersion"] = rec["platform_version"]
         c["tags"] = dict(rec["tags"])
