@@ -134,9 +134,10 @@ def resources(account, region, net, bucket, ctime):
             _check_id(net, key, i, o)
             if "VpcId" in o and o["VpcId"] != cx.vpc_id:
                 raise _err(net, "%s[%d].VpcId %r is not this network's VPC %s" % (key, i, o["VpcId"], cx.vpc_id))
-            if o.get(sdk_id) in seen:
-                raise _err(net, "%s: duplicate %s %s" % (key, sdk_id, o[sdk_id]))
-            seen.add(o.get(sdk_id))
+            if o.get(sdk_id) is not None:
+                if o[sdk_id] in seen:
+                    raise _err(net, "%s: duplicate %s %s" % (key, sdk_id, o[sdk_id]))
+                seen.add(o[sdk_id])
         sdk[key] = items
 
     # subnets of the VPC, stated or generated (for defaults and associations)
@@ -492,12 +493,6 @@ def _route_tables(tables, cx, net, subnet_ids, enis_by_instance):
         routes = t.setdefault("Routes", [])
         if not isinstance(routes, list):
             raise _err(net, "RouteTables[%d].Routes must be a list" % i)
-        if not any(isinstance(r, dict) and r.get("GatewayId") == "local" and r.get("DestinationCidrBlock") == cx.cidr
-                   for r in routes):
-            routes.insert(0, {"DestinationCidrBlock": cx.cidr, "GatewayId": "local", "Origin": "CreateRouteTable"})
-        if cx.v6 and not any(isinstance(r, dict) and r.get("GatewayId") == "local" and
-                             r.get("DestinationIpv6CidrBlock") == cx.v6 for r in routes):
-            routes.insert(1, {"DestinationIpv6CidrBlock": cx.v6, "GatewayId": "local", "Origin": "CreateRouteTable"})
         for j, r in enumerate(routes):
             if not isinstance(r, dict):
                 raise _err(net, "RouteTables[%d].Routes[%d] must be an object" % (i, j))
@@ -517,6 +512,14 @@ def _route_tables(tables, cx, net, subnet_ids, enis_by_instance):
                     r.setdefault("NetworkInterfaceId", enis_by_instance[r["InstanceId"]])
             r.setdefault("Origin", "CreateRoute")
             r.setdefault("State", "active")
+        # every route table has its VPC's local routes, first
+        if cx.v6 and not any(r.get("GatewayId") == "local" and r.get("DestinationIpv6CidrBlock") == cx.v6
+                             for r in routes):
+            routes.insert(0, {"DestinationIpv6CidrBlock": cx.v6, "GatewayId": "local", "Origin": "CreateRouteTable",
+                              "State": "active"})
+        if not any(r.get("GatewayId") == "local" and r.get("DestinationCidrBlock") == cx.cidr for r in routes):
+            routes.insert(0, {"DestinationCidrBlock": cx.cidr, "GatewayId": "local", "Origin": "CreateRouteTable",
+                              "State": "active"})
         assocs = t.setdefault("Associations", [])
         if not isinstance(assocs, list):
             raise _err(net, "RouteTables[%d].Associations must be a list" % i)

@@ -340,11 +340,14 @@ def _validate_explicit_regions(spec):
                 continue
             store = network.RegionStore(account, region)
             nets = [n for n in a.get("networks", []) if n["region"] == region]
-            try:
-                for n in nets:
+            for n in nets:
+                try:
                     network.expand_network(store, n, "2024-01-15T10:00:00.000Z")
-            except (network.NetworkError, ec2model.ShapeError) as e:
-                raise FleetError(str(e))
+                except (network.NetworkError, ec2model.ShapeError) as e:
+                    raise FleetError(str(e))
+                except (KeyError, TypeError, AttributeError, ValueError) as e:
+                    # a value of the wrong type where the checks above did not look: still a fleet error
+                    raise FleetError("network %s: malformed ec2 resources (%s: %s)" % (n["name"], type(e).__name__, e))
             for c in a.get("clusters", []):
                 if c["region"] != region:
                     continue

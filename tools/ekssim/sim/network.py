@@ -323,22 +323,28 @@ def expand_network(store, net, created_at):
     bucket = RegionStore(store.account, store.region)
     _expand_knobs(bucket, net, created_at)
     replaced = explicit.resources(store.account, store.region, net, bucket, created_at)
-    remap = {}
+    # generated resources of the kinds not stated are wired to the stated ones: a reference to a
+    # replaced resource moves to a stated one of its kind (by position); a generated subnet that the
+    # stated Subnets replace (e.g. a public subnet) leaves the associations and lists that named it
+    remap, drop, fallback = {}, set(), None
     for kind, objs in replaced.items():
         idk = KINDS[kind][2]
-        keep = set(o[idk] for o in objs)
-        others = [o[idk] for o in objs]
-        gen = [g for g in getattr(bucket, kind) if g not in keep]
-        for j, gid in enumerate(gen):
-            if others:
-                remap[gid] = others[j % len(others)]
+        stated = [o[idk] for o in objs]
+        gen = [g for g in getattr(bucket, kind) if g not in set(stated)]
+        if kind == "subnets":
+            drop.update(gen)
+            fallback = stated[0] if stated else None
+        elif stated:
+            for j, gid in enumerate(gen):
+                remap[gid] = stated[j % len(stated)]
         setattr(bucket, kind, dict((o[idk], o) for o in objs))
-    if remap:
+    if remap or drop:
         for kind in KINDS:
             if kind in replaced:
                 continue
-            for oid, o in getattr(bucket, kind).items():
-                getattr(bucket, kind)[oid] = _rewrite(o, remap)
+            coll = getattr(bucket, kind)
+            for oid, o in coll.items():
+                coll[oid] = _rewrite(o, remap, drop, fallback)
     for kind in KINDS:
         target = getattr(store, kind)
         for oid, o in getattr(bucket, kind).items():
@@ -350,13 +356,14 @@ def expand_network(store, net, created_at):
     store.layouts.update(bucket.layouts)
 
 
-def _rewrite(o, remap):
+def _rewrite(o, remap, drop, fallback):
     if isinstance(o, dict):
-        return dict((k, _rewrite(v, remap)) for k, v in o.items())
+        return dict((k, _rewrite(v, remap, drop, fallback)) for k, v in o.items())
     if isinstance(o, list):
-        return [_rewrite(v, remap) for v in o]
+        return [_rewrite(v, remap, drop, fallback) for v in o
+                if not (v in drop if isinstance(v, str) else isinstance(v, dict) and v.get("subnetId") in drop)]
     if isinstance(o, str):
-        return remap.get(o, o)
+        return fallback if o in drop else remap.get(o, o)
     return o
 
 
