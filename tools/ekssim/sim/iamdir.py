@@ -89,6 +89,9 @@ def _trust_document(account, r):
         if r.get("external_id"):
             st["Condition"] = {"StringEquals": {"sts:ExternalId": r["external_id"]}}
         stmts.insert(0, st)
+    if not stmts:
+        # a role nobody may assume (the fleet gives it no trust)
+        stmts = [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]
     return {"Version": "2012-10-17", "Statement": stmts}
 
 

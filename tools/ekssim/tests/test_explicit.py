@@ -115,6 +115,15 @@ def t_explicit_shapes():
     eq(obj["enableDnsHostnames"]["value"], "false", "EnableDnsHostnames")
     fl = ec2_list(c.ec2("DescribeFlowLogs", _F(("resource-id", ["vpc-0a00000000000a006"]))), "flowLogSet")
     eq([f["flowLogId"] for f in fl], ["fl-0a0000000000a0061"], "flow log defaults to the VPC")
+    eigw = ec2_list(c.ec2("DescribeEgressOnlyInternetGateways", _F(("attachment.vpc-id", ["vpc-0a00000000000a005"]))),
+                    "egressOnlyInternetGatewaySet")
+    eq([(g["egressOnlyInternetGatewayId"], g["attachmentSet"][0]["state"]) for g in eigw],
+       [("eigw-0a0000000000a0051", "attached")], "egress-only internet gateway")
+    enis = ec2_list(c.ec2("DescribeNetworkInterfaces", _F(("description", ["Amazon EKS deny-before-allow"]))),
+                    "networkInterfaceSet")
+    eq(sorted(e["subnetId"] for e in enis), ["subnet-0a0000000000a0011", "subnet-0a0000000000a0012"],
+       "the cluster's EKS ENIs in its stated subnets")
+    eq(enis[0]["groupSet"][0], {"groupId": "sg-0a0000000000a0011", "groupName": "cluster"}, "the stated cluster SG")
     igw = ec2_list(c.ec2("DescribeInternetGateways", _F(("attachment.vpc-id", ["vpc-0a00000000000a003"]))),
                    "internetGatewaySet")
     eq([(g["internetGatewayId"], g["attachmentSet"][0]["state"]) for g in igw],
@@ -128,6 +137,8 @@ def t_partial():
     net["ec2"]["NatGateways"] = [{"NatGatewayId": "nat-0b000000000000021", "State": "failed"}]
     net["ec2"]["DhcpOptions"] = [{"DhcpOptionsId": "dopt-0b000000000000031"}]
     net["ec2"]["Vpcs"][0]["EnableDnsSupport"] = False
+    net["ec2"]["VpcEndpoints"] = [{"ServiceName": "com.amazonaws.us-east-1.eks"},
+                                  {"ServiceName": "com.amazonaws.us-east-1.s3", "VpcEndpointType": "Gateway"}]
     spec["accounts"][0]["clusters"][0]["expect_fail"] = ["egress_device_nat", "vpc_dns_support"]
     spec["accounts"][0]["clusters"].append({"name": "unstated", "region": "us-east-1", "network": "n"})
     s = Server("--time-scale", "0", "--fleet", _fleet_file(spec))
@@ -145,6 +156,15 @@ def t_partial():
            "no generated public subnets beside stated ones")
         eq(sorted(x["cidrBlock"] for x in subnets), ["10.1.0.0/20", "10.1.16.0/20"], "CIDRs carved from the VPC")
         eq(int(subnets[0]["availableIpAddressCount"]), 4091, "free addresses of a /20")
+        eps = ec2_list(c.ec2("DescribeVpcEndpoints", _F(("vpc-id", ["vpc-0b000000000000001"]),
+                                                        ("service-name", ["com.amazonaws.us-east-1.eks"]))),
+                       "vpcEndpointSet")
+        eq(len(eps), 1, "endpoint by service name")
+        ep = eps[0]
+        eq((ep["vpcEndpointType"], ep["privateDnsEnabled"], ep["state"]), ("Interface", "true", "available"),
+           "interface endpoint defaults")
+        eq(ep["subnetIdSet"], ["subnet-0b000000000000011", "subnet-0b000000000000012"], "in the cluster subnets")
+        ok(ep["dnsEntrySet"][1]["dnsName"] == "eks.us-east-1.amazonaws.com", "private DNS name")
         st = {x["name"]: x for x in s.admin("GET", "/_sim/state")["clusters"]}
         eq(st["unstated"]["expect_fail"], None, "an explicit network without stated ground truth has none")
     finally:

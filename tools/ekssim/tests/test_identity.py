@@ -218,3 +218,57 @@ def t_container():
             ok(k in d, "missing " + k)
     cr = Creds(d["AccessKeyId"], d["SecretAccessKey"], d["Token"])
     eq(Client(s.port, cr).eks("GET", "/clusters").status, 200, "usable")
+
+
+def _org_fleet(status_field):
+    spec = {"format": "ekssim-fleet/1",
+            "organization": {"id": "o-statetest", "management_account": "111122223333",
+                             "account_status": status_field},
+            "accounts": [
+                {"id": "111122223333", "users": [{"name": "a", "access_key_id": "AKIDEXAMPLE",
+                                                  "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}]},
+                {"id": "222233334444", "state": "ACTIVE",
+                 "roles": [{"name": "OrganizationAccountAccessRole", "trust": ["111122223333"]}]},
+                {"id": "333344445555", "state": "ACTIVE", "roles": []},
+                {"id": "444455556666", "state": "SUSPENDED"},
+                {"id": "555566667777", "state": "PENDING_CLOSURE"},
+                {"id": "666677778888", "state": "CLOSED"},
+                {"id": "777788889999", "status": "SUSPENDED"}]}
+    import os
+    import tempfile
+    d = tempfile.mkdtemp(prefix="ekssim-org-")
+    p = os.path.join(d, "fleet.json")
+    with open(p, "w") as f:
+        json.dump(spec, f)
+    return p
+
+
+@T("organizations: State (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED) by default; organization.account_status "
+   "serves the retired Status too ('both') or only ('legacy'); an account whose role cannot be assumed")
+def t_org_state():
+    from harness import Server
+    want = {"111122223333": "ACTIVE", "222233334444": "ACTIVE", "333344445555": "ACTIVE",
+            "444455556666": "SUSPENDED", "555566667777": "PENDING_CLOSURE", "666677778888": "CLOSED",
+            "777788889999": "SUSPENDED"}
+    legacy = dict(want, **{"666677778888": "SUSPENDED"})
+    for field in ("state", "both", "legacy"):
+        s = Server("--time-scale", "0", "--fleet", _org_fleet(field))
+        try:
+            c = Client(s.port)
+            accts = c.orgs("ListAccounts").json()["Accounts"]
+            got_state = dict((a["Id"], a.get("State")) for a in accts)
+            got_status = dict((a["Id"], a.get("Status")) for a in accts)
+            eq(got_state, want if field != "legacy" else dict((k, None) for k in want), field + ": State")
+            eq(got_status, legacy if field != "state" else dict((k, None) for k in want), field + ": Status")
+            one = c.orgs("DescribeAccount", {"AccountId": "666677778888"}).json()["Account"]
+            eq((one.get("State"), one.get("Status")), {"state": ("CLOSED", None), "both": ("CLOSED", "SUSPENDED"),
+                                                        "legacy": (None, "SUSPENDED")}[field], field + ": describe")
+            if field == "state":
+                ok_role = c.sts("AssumeRole", {"RoleArn": "arn:aws:iam::222233334444:role/OrganizationAccountAccessRole",
+                                               "RoleSessionName": "audit"})
+                eq(ok_role.status, 200, "an assumable member role")
+                r = c.sts("AssumeRole", {"RoleArn": "arn:aws:iam::333344445555:role/OrganizationAccountAccessRole",
+                                         "RoleSessionName": "audit"})
+                eq((r.status, r.xml_code()), (403, "AccessDenied"), "an ACTIVE account without the role")
+        finally:
+            s.stop()
