@@ -353,6 +353,13 @@ def _paginate(p, items, mr, fingerprint):
     return items[start:start + mr], nxt
 
 
+def _page_response(ctx, list_el, page, token):
+    out = {list_el: page}
+    if token:
+        out["nextToken"] = token
+    return ec2_response(ctx.op, ctx.request_id, out)
+
+
 def _matcher(values):
     plain = set()
     pats = []
@@ -594,10 +601,7 @@ class Ec2Service(object):
             # one reservation per instance, as for instances launched one at a time
             page = [{"reservationId": o["_reservation"], "ownerId": o["_owner"], "groupSet": [],
                      "instancesSet": [o]} for o in page]
-        out = {op.list_el: page}
-        if token:
-            out["nextToken"] = token
-        return ec2_response(ctx.op, ctx.request_id, out)
+        return _page_response(ctx, op.list_el, page, token)
 
     def prefix_list_entries(self, ctx, st):
         p = ctx.params
@@ -615,10 +619,7 @@ class Ec2Service(object):
                            % (tv, pid), 400)
         mr = _max_results(p, (1, 100))
         page, token = _paginate(p, pl.get("_entries", []), mr, ["GetManagedPrefixListEntries", pid])
-        out = {"entrySet": page}
-        if token:
-            out["nextToken"] = token
-        return ec2_response(ctx.op, ctx.request_id, out)
+        return _page_response(ctx, "entrySet", page, token)
 
     def describe_vpc_attribute(self, ctx, st):
         p = ctx.params

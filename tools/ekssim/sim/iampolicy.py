@@ -263,18 +263,12 @@ def condition_true(c, context):
         want_absent = [v.lower() == "true" for v in c.values]
         return any(w == (not present) for w in want_absent)
     negated = c.base in _NEGATED
-    if c.qualifier == "ForAnyValue":
+    if c.qualifier:
         if not present:
-            return False
-        if negated:
-            return any(not any(_value_match(c.base, p, v) for p in c.values) for v in got)
-        return any(any(_value_match(c.base, p, v) for p in c.values) for v in got)
-    if c.qualifier == "ForAllValues":
-        if not present:
-            return True
-        if negated:
-            return all(not any(_value_match(c.base, p, v) for p in c.values) for v in got)
-        return all(any(_value_match(c.base, p, v) for p in c.values) for v in got)
+            return c.qualifier == "ForAllValues"
+        # per context value: does it satisfy the operator (a negated one: match none of the values)?
+        each = [any(_value_match(c.base, p, v) for p in c.values) != negated for v in got]
+        return any(each) if c.qualifier == "ForAnyValue" else all(each)
     if not present:
         return True if (c.if_exists or negated) else False
     hit = any(_value_match(c.base, p, v) for p in c.values for v in got)

@@ -399,12 +399,10 @@ def _():
     assert all("Status" not in a for a in accts), accts
 
 
-@check("botocore: the `aws eks get-token` token is accepted by the cluster's Kubernetes API (endpoint and CA from "
-       "DescribeCluster)")
-def _():
-    import ssl
-    sts = SESSION.create_client("sts", region_name="us-east-1", aws_access_key_id=MAIN[0],
-                                aws_secret_access_key=MAIN[1])
+def k8s_token_url(cluster, creds=MAIN):
+    """The `aws eks get-token` recipe: a presigned GetCallerIdentity URL with x-k8s-aws-id signed."""
+    sts = SESSION.create_client("sts", region_name="us-east-1", aws_access_key_id=creds[0],
+                                aws_secret_access_key=creds[1])
 
     def add_header(params, context, **kw):
         if "x-k8s-aws-id" in params:
@@ -415,8 +413,15 @@ def _():
             request.headers["x-k8s-aws-id"] = request.context["x-k8s-aws-id"]
     sts.meta.events.register("provide-client-params.sts.GetCallerIdentity", add_header)
     sts.meta.events.register("before-sign.sts.GetCallerIdentity", inject)
-    url = sts.generate_presigned_url("get_caller_identity", Params={"x-k8s-aws-id": "prod-api"}, ExpiresIn=60,
-                                     HttpMethod="GET")
+    return sts.generate_presigned_url("get_caller_identity", Params={"x-k8s-aws-id": cluster}, ExpiresIn=60,
+                                      HttpMethod="GET")
+
+
+@check("botocore: the `aws eks get-token` token is accepted by the cluster's Kubernetes API (endpoint and CA from "
+       "DescribeCluster)")
+def _():
+    import ssl
+    url = k8s_token_url("prod-api")
     tok = "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
     c = EKS.describe_cluster(name="prod-api")["cluster"]
     ca = base64.b64decode(c["certificateAuthority"]["data"]).decode()
@@ -552,20 +557,7 @@ def _():
 
 @check("botocore: presigned GetCallerIdentity with x-k8s-aws-id (the `aws eks get-token` recipe) verifies")
 def _():
-    sts = SESSION.create_client("sts", region_name="us-east-1", aws_access_key_id=MAIN[0],
-                                aws_secret_access_key=MAIN[1])
-
-    def add_header(params, context, **kw):
-        if "x-k8s-aws-id" in params:
-            context["x-k8s-aws-id"] = params.pop("x-k8s-aws-id")
-
-    def inject(request, **kw):
-        if "x-k8s-aws-id" in request.context:
-            request.headers["x-k8s-aws-id"] = request.context["x-k8s-aws-id"]
-    sts.meta.events.register("provide-client-params.sts.GetCallerIdentity", add_header)
-    sts.meta.events.register("before-sign.sts.GetCallerIdentity", inject)
-    url = sts.generate_presigned_url("get_caller_identity", Params={"x-k8s-aws-id": "prod-api"}, ExpiresIn=60,
-                                     HttpMethod="GET")
+    url = k8s_token_url("prod-api")
     # Debian's botocore 1.29 still defaults to the global endpoint (sts.amazonaws.com, signed for us-east-1)
     assert "x-k8s-aws-id" in url and url.startswith("https://sts."), url
     host = url.split("/")[2]

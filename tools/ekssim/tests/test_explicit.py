@@ -2,14 +2,13 @@
 
 import collections
 import copy
-import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import refcheck
-from harness import EKSSIM, ROOT, T, Server, ec2_list, eq, ok, shared, xml_to_obj
+from harness import EKSSIM, ROOT, T, Server, ec2_list, eq, fleet_file, ok, shared, xml_to_obj
+from test_ec2 import F as _F
 from sigv4_client import Client
 from sim import fleet as fleetmod
 from sim import generator
@@ -22,30 +21,10 @@ def _srv():
     return shared("explicit", "--time-scale", "0", "--fleet", EXPLICIT)
 
 
-def _fleet_file(spec):
-    d = tempfile.mkdtemp(prefix="ekssim-explicit-")
-    p = os.path.join(d, "fleet.json")
-    with open(p, "w") as f:
-        json.dump(spec, f)
-    return p
-
-
 def _run(spec):
-    p = subprocess.run([sys.executable, EKSSIM, "--fleet", _fleet_file(spec), "--dump-fleet", os.devnull],
+    p = subprocess.run([sys.executable, EKSSIM, "--fleet", fleet_file(spec), "--dump-fleet", os.devnull],
                        capture_output=True, text=True, timeout=60)
     return p.returncode, p.stderr
-
-
-def _F(*pairs, **ids):
-    out = {}
-    for i, (n, vals) in enumerate(pairs):
-        out["Filter.%d.Name" % (i + 1)] = n
-        for j, v in enumerate(vals):
-            out["Filter.%d.Value.%d" % (i + 1, j + 1)] = v
-    for k, vals in ids.items():
-        for j, v in enumerate(vals):
-            out["%s.%d" % (k, j + 1)] = v
-    return out
 
 
 def base_spec():
@@ -141,7 +120,7 @@ def t_partial():
                                   {"ServiceName": "com.amazonaws.us-east-1.s3", "VpcEndpointType": "Gateway"}]
     spec["accounts"][0]["clusters"][0]["expect_fail"] = ["egress_device_nat", "vpc_dns_support"]
     spec["accounts"][0]["clusters"].append({"name": "unstated", "region": "us-east-1", "network": "n"})
-    s = Server("--time-scale", "0", "--fleet", _fleet_file(spec))
+    s = Server("--time-scale", "0", "--fleet", fleet_file(spec))
     try:
         c = Client(s.port)
         eq(refcheck.check(c, "c"), ["egress_device_nat", "vpc_dns_support"], "preflight")

@@ -1,11 +1,9 @@
 """IAM (query protocol, global endpoint): role and policy reads, SimulatePrincipalPolicy."""
 
 import json
-import os
-import tempfile
 from urllib.parse import unquote
 
-from harness import T, Server, eq, ok, shared, xml_to_obj
+from harness import T, Server, eq, fleet_file, ok, shared, xml_to_obj
 from sigv4_client import Client, SECOND
 from sim import generator, iampolicy
 
@@ -152,11 +150,7 @@ def _iam_fleet():
         "networks": [{"name": "n", "region": "us-east-1"}],
         "clusters": [{"name": "c", "region": "us-east-1", "network": "n",
                       "role_arn": "arn:aws:iam::111122223333:role/split"}]}]}
-    d = tempfile.mkdtemp(prefix="ekssim-iam-")
-    p = os.path.join(d, "fleet.json")
-    with open(p, "w") as f:
-        json.dump(spec, f)
-    return p
+    return fleet_file(spec)
 
 
 @T("iam: declared policies (managed, with paths, AWS managed, inline), Marker/MaxItems pagination, "
@@ -211,11 +205,7 @@ def t_declared():
    "evaluated locally agree with SimulatePrincipalPolicy for every cluster role (both role_no_describe variants)")
 def t_consistent():
     spec = generator.generate("clusters=40,accounts=1,regions=1,seed=3,defects=1,kinds=role_no_describe+sg_no_443")
-    d = tempfile.mkdtemp(prefix="ekssim-iamc-")
-    path = os.path.join(d, "fleet.json")
-    with open(path, "w") as f:
-        json.dump(spec, f)
-    s = Server("--time-scale", "0", "--fleet", path)
+    s = Server("--time-scale", "0", "--fleet", fleet_file(spec))
     try:
         c = Client(s.port)
         roles = sorted(set(x["role_arn"] for x in s.admin("GET", "/_sim/state")["clusters"]))

@@ -5,7 +5,7 @@ import json
 import re
 import time
 
-from harness import T, eq, ok, shared, xml_to_obj
+from harness import T, eq, fleet_file, ok, shared, xml_to_obj
 from sigv4_client import Client, Creds, SECOND
 
 WEB_TOKEN = "eyJhbGciOiJSUzI1NiJ9.ZWtzc2ltLWlyc2EtdG9rZW4.ekssim-irsa-signature"
@@ -234,13 +234,7 @@ def _org_fleet(status_field):
                 {"id": "555566667777", "state": "PENDING_CLOSURE"},
                 {"id": "666677778888", "state": "CLOSED"},
                 {"id": "777788889999", "status": "SUSPENDED"}]}
-    import os
-    import tempfile
-    d = tempfile.mkdtemp(prefix="ekssim-org-")
-    p = os.path.join(d, "fleet.json")
-    with open(p, "w") as f:
-        json.dump(spec, f)
-    return p
+    return fleet_file(spec)
 
 
 @T("organizations: State (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED) by default; organization.account_status "

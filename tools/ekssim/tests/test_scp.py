@@ -8,22 +8,9 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from harness import EKSSIM, T, Server, eq, ok, shared, xml_to_obj
+from harness import EKSSIM, T, Server, eq, fleet_file, ok, shared, xml_to_obj
 from sigv4_client import Client, Creds, SECOND
-
-DOCUMENTED = {"Version": "2012-10-17", "Statement": [{
-    "Sid": "RequireCustomerRoutedControlPlane", "Effect": "Deny",
-    "Action": ["eks:CreateCluster", "eks:UpdateClusterConfig"], "Resource": "*",
-    "Condition": {"StringNotEquals": {"eks:controlPlaneEgressMode": "CUSTOMER_ROUTED"}}}]}
-
-SAFE = {"Version": "2012-10-17", "Statement": [
-    {"Sid": "Create", "Effect": "Deny", "Action": "eks:CreateCluster", "Resource": "*",
-     "Condition": {"StringNotEquals": {"eks:controlPlaneEgressMode": "CUSTOMER_ROUTED"},
-                   "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlass"}}},
-    {"Sid": "Update", "Effect": "Deny", "Action": "eks:UpdateClusterConfig", "Resource": "*",
-     "Condition": {"Null": {"eks:controlPlaneEgressMode": "false"},
-                   "StringNotEquals": {"eks:controlPlaneEgressMode": "CUSTOMER_ROUTED"},
-                   "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlass"}}}]}
+from test_iampolicy import DOCUMENTED, SAFE
 
 LOGGING = {"logging": {"clusterLogging": [{"types": ["audit"], "enabled": True}]}}
 
@@ -129,11 +116,7 @@ def _fleet(scp, roles=()):
          "roles": list(roles), "scp": scp,
          "networks": [{"name": "n", "region": "us-east-1"}],
          "clusters": [{"name": "dev-a", "region": "us-east-1", "network": "n"}]}]}
-    d = tempfile.mkdtemp(prefix="ekssim-scp-")
-    p = os.path.join(d, "fleet.json")
-    with open(p, "w") as f:
-        json.dump(spec, f)
-    return p
+    return fleet_file(spec)
 
 
 @T("scp: a fleet account's scp.policy, with a break-glass role exempted through aws:PrincipalArn")
