@@ -115,6 +115,10 @@ def main(argv=None):
     except (fleetmod.FleetError, ValueError, OSError) as e:
         print("ekssim: %s" % e, file=sys.stderr)
         return 64
+    except (TypeError, KeyError, AttributeError) as e:
+        # a fleet (or --state file) value of a type nothing checked: a clear line, not a traceback
+        print("ekssim: invalid fleet or state (%s: %s)" % (type(e).__name__, e), file=sys.stderr)
+        return 64
 
     def on_error(e):
         import traceback

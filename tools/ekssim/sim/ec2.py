@@ -458,7 +458,7 @@ class Ec2Service(object):
         for eni in network.cluster_enis(st.account, st.region, rec, st.subnets):
             for g in eni["groupSet"]:
                 grp = st.security_groups.get(g["groupId"])
-                if grp is not None:
+                if grp is not None and "groupName" in grp:
                     g["groupName"] = grp["groupName"]
             st.network_interfaces[eni["networkInterfaceId"]] = eni
         self._invalidate(st, "security_groups", "network_interfaces", "sg_rules")

@@ -14,7 +14,6 @@ Two additions outside the EC2 shapes: ``Vpcs[].EnableDnsSupport`` /
 GetManagedPrefixListEntries).
 """
 
-import copy
 import ipaddress
 
 from . import ec2model, regions
@@ -40,7 +39,16 @@ def _items(net, key):
         return None
     if not isinstance(v, list) or not all(isinstance(o, dict) for o in v):
         raise _err(net, "%s must be a list of objects" % key)
-    return copy.deepcopy(v)
+    return [_without_nulls(o) for o in v]
+
+
+def _without_nulls(o):
+    """A copy in which JSON null means absent (so the field gets its default)."""
+    if isinstance(o, dict):
+        return dict((k, _without_nulls(v)) for k, v in o.items() if v is not None)
+    if isinstance(o, list):
+        return [_without_nulls(v) for v in o]
+    return o
 
 
 def check_keys(net):

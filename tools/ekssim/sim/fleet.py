@@ -126,6 +126,14 @@ def _strlist(v):
 
 def validate(spec):
     """Raise FleetError with a precise message for a malformed fleet."""
+    try:
+        return _validate(spec)
+    except (TypeError, AttributeError, KeyError, ValueError) as e:
+        # a value of an unexpected type where no check above looked: still a fleet error, never a traceback
+        raise FleetError("malformed fleet (%s: %s)" % (type(e).__name__, e))
+
+
+def _validate(spec):
     if not isinstance(spec, dict):
         raise FleetError("fleet must be a JSON object")
     accts = spec.get("accounts")
@@ -137,6 +145,10 @@ def validate(spec):
     mgmt = org.get("management_account", accts[0].get("id"))
     if org.get("account_status", "state") not in ACCOUNT_STATUS_FIELDS:
         raise FleetError("organization.account_status must be one of %s" % ", ".join(ACCOUNT_STATUS_FIELDS))
+    tm = spec.get("timings", {})
+    if not isinstance(tm, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                                           for v in tm.values()):
+        raise FleetError("timings must be an object of seconds >= 0")
     seen_keys = set()
     seen_ids = set()
     for a in accts:
@@ -158,6 +170,10 @@ def validate(spec):
 
 
 def _validate_account(a, aid, mgmt, seen_keys):
+    for key in ("users", "roles", "managed_policies", "networks", "clusters"):
+        v = a.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
+            raise FleetError("account %s: %s must be a list of objects" % (aid, key))
     if a.get("state", "ACTIVE") not in ACCOUNT_STATES:
         raise FleetError("account %s: state must be one of %s" % (aid, ", ".join(ACCOUNT_STATES)))
     if a.get("status", "ACTIVE") not in LEGACY_STATUSES:
@@ -172,6 +188,12 @@ def _validate_account(a, aid, mgmt, seen_keys):
     for r in a.get("roles", []):
         if not isinstance(r.get("name"), str):
             raise FleetError("account %s: role needs a name" % aid)
+        for key in ("trust", "deny_actions"):
+            if not _strlist(r.get(key, [])):
+                raise FleetError("account %s role %s: %s must be a list of strings" % (aid, r["name"], key))
+    for u in a.get("users", []):
+        if not _strlist(u.get("deny_actions", [])):
+            raise FleetError("account %s user %s: deny_actions must be a list of strings" % (aid, u["name"]))
     for key in ("opted_in_regions", "disabled_regions", "scp_denied_regions"):
         for rg in a.get(key, []):
             if not regions.is_region(rg):
@@ -228,8 +250,17 @@ def _validate_network(aid, n, nets):
         if regions.az_id(rg, z) is None:
             raise FleetError("network %s: unknown availability zone %r in %s" % (name, z, rg))
     ns = n.get("subnets", 3)
-    if not isinstance(ns, int) or ns < 1 or ns > 8:
+    if not isinstance(ns, int) or isinstance(ns, bool) or ns < 1 or ns > 8:
         raise FleetError("network %s: subnets must be 1..8" % name)
+    if "cidr" in n:
+        try:
+            ok = isinstance(n["cidr"], str) and ipaddress.IPv4Network(n["cidr"]).prefixlen == 16
+        except ValueError:
+            ok = False
+        if not ok:
+            raise FleetError("network %s: cidr must be an IPv4 /16 such as 10.10.0.0/16, not %r" % (name, n["cidr"]))
+    if not _strlist(n.get("vpc_endpoints", [])) or not _strlist(n.get("azs") or []):
+        raise FleetError("network %s: vpc_endpoints and azs must be lists of strings" % name)
     if "ec2" in n:
         try:
             explicit.check_keys(n)
@@ -278,6 +309,30 @@ def _validate_cluster(aid, c, nets, names):
     ds = c.get("defects", [])
     if not _strlist(ds):
         raise FleetError("cluster %s: defects must be a list of defect names" % cname)
+    for key in ("addons", "security_group_ids"):
+        if not _strlist(c.get(key, [])):
+            raise FleetError("cluster %s: %s must be a list of strings" % (cname, key))
+    tags = c.get("tags", {})
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise FleetError("cluster %s: tags must be an object of strings" % cname)
+    ngs = c.get("nodegroups", [])
+    if not (isinstance(ngs, int) and not isinstance(ngs, bool) and ngs >= 0) and not (
+            isinstance(ngs, list) and all(isinstance(g, dict) and isinstance(g.get("name"), str) for g in ngs)):
+        raise FleetError("cluster %s: nodegroups must be a number or a list of {\"name\", …}" % cname)
+    idps = c.get("identity_providers", [])
+    if not isinstance(idps, list) or not all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in idps):
+        raise FleetError("cluster %s: identity_providers must be a list of {\"name\", …}" % cname)
+    k = c.get("subnets")
+    if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
+        raise FleetError("cluster %s: subnets must be a positive number" % cname)
+    for key in ("omit_mode", "extra_sg", "egress_update_fails", "deletion_protection", "endpoint_public_access",
+                "endpoint_private_access"):
+        if not isinstance(c.get(key, False), bool):
+            raise FleetError("cluster %s: %s must be true or false" % (cname, key))
+    if c.get("role_arn") is not None and not isinstance(c["role_arn"], str):
+        raise FleetError("cluster %s: role_arn must be a role ARN" % cname)
+    if c.get("ip_family", "ipv4") not in ("ipv4", "ipv6"):
+        raise FleetError("cluster %s: ip_family must be ipv4 or ipv6" % cname)
     for d in ds:
         if d not in CLUSTER_DEFECTS:
             raise FleetError("cluster %s: unknown defect %r (known: %s)"

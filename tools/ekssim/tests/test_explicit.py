@@ -264,3 +264,47 @@ def t_errors():
     rc, err = _run(base_spec())
     out.append((rc == 0, "explicit: the minimal explicit fleet is accepted", err))
     return out
+
+
+def _leaves(o, path=()):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(o, list):
+        for i, v in enumerate(o):
+            yield from _leaves(v, path + (i,))
+    yield path
+
+
+@T("explicit: 400 seeded random corruptions of fleets/explicit.json are each accepted or refused as a fleet "
+   "error, never a crash")
+def t_fuzz():
+    import random
+    base = fleetmod.load(EXPLICIT)
+    paths = [p for p in _leaves(base) if p]
+    rng = random.Random(11)
+    values = [None, True, 0, -1, 70000, "", "x", "0.0.0.0/0", "sg-1", [], [1], {}, {"a": 1}, 1.5]
+    crashes = []
+    refused = 0
+    for n in range(400):
+        spec = copy.deepcopy(base)
+        path = rng.choice(paths)
+        o = spec
+        for k in path[:-1]:
+            o = o[k]
+        if rng.random() < 0.2 and isinstance(o, dict):
+            del o[path[-1]]
+        else:
+            o[path[-1]] = rng.choice(values)
+        try:
+            fleetmod.validate(spec)
+            sim = Simulator(spec, time_scale=0)
+            for a in spec["accounts"]:
+                for c in a.get("clusters", []):
+                    sim.ec2.store(a["id"], c["region"])
+        except fleetmod.FleetError:
+            refused += 1
+        except Exception as e:     # noqa: B902 - any other exception is the failure this test looks for
+            crashes.append("%r -> %s: %s" % (path, type(e).__name__, e))
+    eq(crashes[:5], [], "crashes")
+    ok(refused > 100, "most corruptions are refused: %d" % refused)
