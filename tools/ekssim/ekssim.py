@@ -97,11 +97,20 @@ def main(argv=None):
         print("ekssim: %s" % e, file=sys.stderr)
         return 64
     if args.dump_fleet:
-        tmp = args.dump_fleet + ".tmp"
+        # A regular file is replaced atomically; anything else (a pipe,
+        # /dev/null, /dev/stdout) is written in place: renaming over a device
+        # would replace the device itself with a file.
+        target = args.dump_fleet
+        if os.path.exists(target) and not os.path.isfile(target):
+            with open(target, "w", encoding="utf-8") as fh:
+                json.dump(spec, fh, indent=1, sort_keys=False)
+                fh.write("\n")
+            return 0
+        tmp = target + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(spec, fh, indent=1, sort_keys=False)
             fh.write("\n")
-        os.replace(tmp, args.dump_fleet)
+        os.replace(tmp, target)
         return 0
     if args.time_scale < 0:
         print("ekssim: --time-scale must be >= 0", file=sys.stderr)
