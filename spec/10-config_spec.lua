@@ -3,6 +3,8 @@ local cjson = require "cjson.safe"
 local config = require "eksegress.config"
 local settings = require "eksegress.settings"
 local endpoints = require "eksegress.endpoints"
+local fx = require "helpers.fixtures"
+local proc = require "helpers.process"
 
 local FIXTURES = "spec/fixtures/sdk-config/"
 
@@ -165,6 +167,64 @@ describe("config", function()
     assert.equal("ap-south-1", view:profile("x").region)
     assert.equal("ap-south-1", (config.profile("x", { env = envfn{ HOME = dir,
       AWS_CONFIG_FILE = "~/sub/cfg" } })).region)
+  end)
+
+  it("regression: AWS_CONFIG_FILE=/dev/zero is a clear error, not an endless read", function()
+    local view, err = config.load{ env = envfn{ HOME = "/nonexistent", AWS_CONFIG_FILE = "/dev/zero" } }
+    assert.is_nil(view)
+    assert.equal("ConfigReadError", err.code)
+    assert.equal("NotARegularFile", err.reason)
+    assert.equal("/dev/zero", err.file)
+    assert.equal("cannot read the config file: /dev/zero is a character device, not a regular file",
+      err.message)
+    -- /dev/null keeps meaning "no file", as it does for the AWS CLI (checked
+    -- where /dev/null still is the null device: a machine may have lost it).
+    local p = io.popen("stat -c %t,%T /dev/null 2>/dev/null")
+    local is_null = p:read("a"):match("^1,3%s*$") ~= nil
+    p:close()
+    if is_null then
+      view = assert(config.load{ env = envfn{ HOME = "/nonexistent", AWS_CONFIG_FILE = "/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE = "/dev/null" } })
+      assert.same({}, view:profile_names())
+    end
+  end)
+
+  it("regression: AWS_CONFIG_FILE naming a FIFO with no writer is refused, never a hang", function()
+    local dir, remove = fx.tmpdir()
+    finally(remove)
+    fx.mkfifo(dir .. "/fifo")
+    -- The witness: a child interpreter loads the files and must come back (a
+    -- blocking open() would keep it there; run_lua fails the spec as a hang).
+    local r = proc.run_lua(([[
+      local config = require "eksegress.config"
+      local env = { HOME = "/nonexistent", AWS_CONFIG_FILE = %q }
+      local view, err = config.load{ env = function(k) return env[k] end }
+      io.write(tostring(view), "|", err.code, "|", tostring(err.reason), "|", err.message)
+    ]]):format(dir .. "/fifo"))
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("nil|ConfigReadError|NotARegularFile|cannot read the config file: " .. dir
+      .. "/fifo is a FIFO, not a regular file", r.stdout)
+  end)
+
+  it("regression: a credentials file over 16 MiB, or a directory, is refused", function()
+    assert.equal(16 * 1024 * 1024, config.MAX_FILE_BYTES)
+    local dir, remove = fx.tmpdir()
+    finally(remove)
+    assert(os.execute("mkdir '" .. dir .. "/d'"))
+    local f = assert(io.open(dir .. "/big", "wb"))
+    f:write("[default]\n", string.rep("#", config.MAX_FILE_BYTES))
+    f:close()
+    local view, err = config.load{ env = envfn{ HOME = "/nonexistent",
+      AWS_SHARED_CREDENTIALS_FILE = dir .. "/big" } }
+    assert.is_nil(view)
+    assert.equal("ConfigReadError", err.code)
+    assert.equal("FileTooLarge", err.reason)
+    assert.truthy(err.message:find("16777216 bytes", 1, true), err.message)
+    assert.truthy(err.message:find("credentials file", 1, true), err.message)
+    view, err = config.load{ env = envfn{ HOME = "/nonexistent", AWS_CONFIG_FILE = dir .. "/d" } }
+    assert.is_nil(view)
+    assert.equal("NotARegularFile", err.reason)
+    assert.truthy(err.message:find("is a directory", 1, true), err.message)
   end)
 
   it("profile_name: option > AWS_PROFILE > AWS_DEFAULT_PROFILE > default", function()

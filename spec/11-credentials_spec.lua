@@ -3,6 +3,7 @@
 -- ctx.sts, for their logic only; real-HTTP tests run against the simulator.
 local cjson = require "cjson.safe"
 local config = require "eksegress.config"
+local settings = require "eksegress.settings"
 local secret = require "eksegress.secret"
 local credentials = require "eksegress.credentials"
 local U = require "eksegress.credentials.util"
@@ -12,6 +13,8 @@ local web_identity = require "eksegress.credentials.web_identity"
 local container = require "eksegress.credentials.container"
 local imds = require "eksegress.credentials.imds"
 local cache = require "eksegress.credentials.cache"
+local fx = require "helpers.fixtures"
+local proc = require "helpers.process"
 
 local SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 local TOKEN = "IQoJb3JpZ2luX2VjEXAMPLETOKENVALUE"
@@ -278,7 +281,6 @@ describe("chain order", function()
   end)
 
   it("provider_for (the client's entry) and resolve", function()
-    local settings = require "eksegress.settings"
     local s = assert(settings.resolve{ env = envfn(ENV_KEYS), config = view_of("") })
     local ctx = fake_ctx()
     local p = assert(credentials.provider_for({}, s, ctx))
@@ -644,7 +646,9 @@ printf '%s' '{"Version": 1, "AccessKeyId": "AKIDPROC00000000", "SecretAccessKey"
     assert.falsy(err.message:find("LEAK", 1, true))
     _, err = process.new{ command = "/nonexistent/helper-xyz" }:resolve()
     assert.equal("CredentialProcessError", err.code)
-    assert.truthy(err.message:find("127", 1, true))
+    -- posix_spawn reports the missing program; where it cannot (valgrind's
+    -- fork), the child exits 127.
+    assert.truthy(err.message:find("helper-xyz", 1, true) or err.message:find("127", 1, true), err.message)
   end)
 
   it("validates the output without echoing it", function()
@@ -670,6 +674,65 @@ printf '%s' '{"Version": 1, "AccessKeyId": "AKIDPROC00000000", "SecretAccessKey"
     local c = assert(with_output(cjson.encode{ Version = 1, AccessKeyId = "A", SecretAccessKey = "s" }))
     assert.is_nil(c.expiration)
     assert.is_false(c:has_session_token())
+  end)
+
+  local GOOD = [[{"Version": 1, "AccessKeyId": "AKIDPROC00000000", "SecretAccessKey": "ps"}]]
+
+  it("runs with a 60 s deadline and a 1 MiB output cap by default", function()
+    assert.equal(60000, process.TIMEOUT_MS)
+    assert.equal(1024 * 1024, process.MAX_OUTPUT)
+    local p = process.new{ command = "x" }
+    assert.equal(60000, p.timeout_ms)
+    assert.equal(1024 * 1024, p.max_output)
+  end)
+
+  it("regression: a helper that hangs is stopped at its deadline", function()
+    local _, err = process.new{ command = "sleep 30", profile = "p", timeout_ms = 300 }:resolve()
+    assert.equal("CredentialProcessError", err.code)
+    assert.equal("ProcessTimeout", err.reason)
+    assert.equal("credential_process of profile p: the command did not finish within 0.3 s and was stopped",
+      err.message)
+  end)
+
+  it("regression: a helper that prints credentials and keeps stdout open is a timeout", function()
+    local script = os.tmpname()
+    finally(function() os.remove(script) end)
+    local f = assert(io.open(script, "w"))
+    f:write("printf '%s' '", GOOD, "'\nexec sleep 30\n")
+    f:close()
+    local c, err = process.new{ command = "/bin/sh " .. script, profile = "p", timeout_ms = 300 }:resolve()
+    assert.is_nil(c)
+    assert.equal("ProcessTimeout", err.reason)
+    assert.falsy(err.message:find("ps", 1, true) and err.message:find("AKIDPROC", 1, true))
+  end)
+
+  it("regression: a helper printing more than its output cap is stopped", function()
+    local _, err = process.new{ command = "yes", profile = "p", max_output = 4096 }:resolve()
+    assert.equal("CredentialProcessError", err.code)
+    assert.equal("ProcessOutputTooLarge", err.reason)
+    assert.truthy(err.message:find("4096 bytes", 1, true), err.message)
+    _, err = process.new{ command = "/bin/sh -c 'yes >&2'", profile = "p", max_output = 4096 }:resolve()
+    assert.equal("ProcessOutputTooLarge", err.reason)
+    assert.truthy(err.message:find("stderr", 1, true), err.message)
+  end)
+
+  it("regression: helper output nested past the JSON bounds is refused, not decoded", function()
+    local deep = string.rep('{"a":', 100) .. "1" .. string.rep("}", 100)
+    local _, err = process.new{ command = "x", run = function() return deep, 0, "" end }:resolve()
+    assert.equal("CredentialProcessError", err.code)
+    assert.equal("JsonTooDeep", err.reason)
+    assert.truthy(err.message:find("64", 1, true), err.message)
+  end)
+
+  it("runs with stdin closed, in its own process group", function()
+    -- cat ends at once on /dev/null (an inherited terminal would keep it);
+    -- /proc/<pid>/stat holds "pid (comm) state ppid pgrp ...".
+    local out, status = process.run({ "/bin/sh", "-c", "cat; cat /proc/$$/stat; echo; cat /proc/$PPID/stat" })
+    assert.equal(0, status)
+    local pgrps = {}
+    for line in out:gmatch("[^\n]+") do pgrps[#pgrps + 1] = line:match("^%d+ %(.*%) %a %d+ (%d+)") end
+    assert.equal(2, #pgrps, out)
+    assert.are_not.equal(pgrps[1], pgrps[2])
   end)
 
   it("is re-run by the cache only when its credentials expire", function()
@@ -744,6 +807,57 @@ describe("web identity", function()
     local ctx = fake_ctx()
     assert(web_identity.new{ role_arn = "arn:aws:iam::1:role/r", token_file = path }:resolve(ctx))
     assert.equal("jwt-file", ctx.calls[1].params.WebIdentityToken)
+  end)
+end)
+
+describe("token files are bounded", function()
+  local dir, remove
+  setup(function()
+    dir, remove = fx.tmpdir()
+    fx.mkfifo(dir .. "/fifo")
+    local f = assert(io.open(dir .. "/big", "wb"))
+    f:write(string.rep("t", U.TOKEN_FILE_MAX + 1))
+    f:close()
+  end)
+  teardown(function() remove() end)
+
+  local function web(file)
+    return web_identity.new{ role_arn = "arn:aws:iam::1:role/r", token_file = file }
+      :resolve(fake_ctx())
+  end
+
+  it("regression: a web identity token file over 64 KiB, or /dev/zero, is refused", function()
+    assert.equal(64 * 1024, U.TOKEN_FILE_MAX)
+    local _, err = web(dir .. "/big")
+    assert.equal("WebIdentityTokenError", err.code)
+    assert.equal("FileTooLarge", err.reason)
+    assert.truthy(err.message:find("65536 bytes", 1, true), err.message)
+    _, err = web("/dev/zero")
+    assert.equal("NotARegularFile", err.reason)
+  end)
+
+  it("regression: a web identity token FIFO with no writer is refused, never a hang", function()
+    -- The witness: the child comes back with the error (run_lua fails on a hang).
+    local r = proc.run_lua(([[
+      local w = require "eksegress.credentials.web_identity"
+      local _, err = w.new{ role_arn = "arn:aws:iam::1:role/r", token_file = %q }
+        :resolve({ sts = function() error("STS must not be called") end })
+      io.write(err.code, "|", err.reason, "|", err.message)
+    ]]):format(dir .. "/fifo"))
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("WebIdentityTokenError|NotARegularFile|cannot read the web identity token file: "
+      .. dir .. "/fifo is a FIFO, not a regular file", r.stdout)
+  end)
+
+  it("regression: a container authorization token file over 64 KiB, or a FIFO, is refused", function()
+    for _, case in ipairs{ { dir .. "/big", "FileTooLarge" }, { dir .. "/fifo", "NotARegularFile" } } do
+      local ctx = fake_ctx{ http = function() error("nothing may be sent") end }
+      local _, err = container.new{ env = envfn{ AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "/x",
+        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = case[1] } }:resolve(ctx)
+      assert.equal("InvalidConfig", err.code, case[1])
+      assert.equal(case[2], err.reason, case[1])
+      assert.truthy(err.message:find("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", 1, true))
+    end
   end)
 end)
 
@@ -847,6 +961,17 @@ describe("container provider", function()
     assert.falsy(tostring(err):find(SECRET, 1, true))
   end)
 
+  it("regression: a response past the JSON bounds is refused before decoding", function()
+    local huge = '{"AccessKeyId":"A","SecretAccessKey":"' .. SECRET .. '","x":['
+      .. string.rep("0,", 1000000) .. '0]}'
+    local _, err = container.new{ env = envfn{ AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "/x" } }
+      :resolve(fake_ctx{ http = function() return { status = 200, body = huge } end })
+    assert.equal("InvalidContainerResponse", err.code)
+    assert.equal("JsonTooLarge", err.reason)
+    assert.truthy(err.message:find("max_values", 1, true), err.message)
+    assert.falsy(tostring(err):find(SECRET, 1, true))
+  end)
+
   it("not configured is not found", function()
     local _, err = container.new{ env = envfn{} }:resolve(fake_ctx())
     assert.equal("CredentialsNotFound", err.code)
@@ -882,7 +1007,7 @@ describe("IMDS provider", function()
   end
 
   local function provider(env)
-    return assert(imds.new{ env = envfn(env or {}) })
+    return assert(imds.new{ metadata = assert(settings.metadata(envfn(env or {}), {})) })
   end
 
   it("IMDSv2 flow: token PUT with TTL, token on GETs, credentials parsed", function()

@@ -5,6 +5,7 @@
 -- hand-built trees, which need nothing compiled.
 local services = require "eksegress.services"
 local query = require "eksegress.protocols.query"
+local common = require "eksegress.protocols.common"
 local ec2 = require "eksegress.protocols.ec2"
 local restjson = require "eksegress.protocols.restjson"
 local json = require "eksegress.protocols.json"
@@ -60,24 +61,24 @@ local function build_error(svcname, opname, params)
 end
 
 ---------------------------------------------------------------------------------------
-describe("query.percent_encode", function()
+describe("common.percent_encode", function()
   it("keeps only the SigV4 unreserved set", function()
-    assert.equal("AZaz09-_.~", query.percent_encode("AZaz09-_.~"))
-    assert.equal("a%20b%2Bc%2Fd%3Ae%3Df%26g%3Fh%25i%2Aj", query.percent_encode("a b+c/d:e=f&g?h%i*j"))
-    assert.equal("caf%C3%A9%20%E2%98%BA", query.percent_encode("café ☺"))
-    assert.equal("%00%0A%7F%FF", query.percent_encode("\0\n\127\255"))
+    assert.equal("AZaz09-_.~", common.percent_encode("AZaz09-_.~"))
+    assert.equal("a%20b%2Bc%2Fd%3Ae%3Df%26g%3Fh%25i%2Aj", common.percent_encode("a b+c/d:e=f&g?h%i*j"))
+    assert.equal("caf%C3%A9%20%E2%98%BA", common.percent_encode("café ☺"))
+    assert.equal("%00%0A%7F%FF", common.percent_encode("\0\n\127\255"))
   end)
 end)
 
-describe("query.format_number", function()
+describe("common.format_number", function()
   it("gives integers as integers and floats in their shortest form", function()
-    assert.equal("5", query.format_number(5))
-    assert.equal("5", query.format_number(5.0))
-    assert.equal("0.1", query.format_number(0.1))
-    assert.equal("1700000000.123", query.format_number(1700000000.123))
-    assert.equal("-2.5", query.format_number(-2.5))
-    assert.is_nil(query.format_number(0 / 0))
-    assert.is_nil(query.format_number(math.huge))
+    assert.equal("5", common.format_number(5))
+    assert.equal("5", common.format_number(5.0))
+    assert.equal("0.1", common.format_number(0.1))
+    assert.equal("1700000000.123", common.format_number(1700000000.123))
+    assert.equal("-2.5", common.format_number(-2.5))
+    assert.is_nil(common.format_number(0 / 0))
+    assert.is_nil(common.format_number(math.huge))
   end)
 end)
 
@@ -322,6 +323,51 @@ describe("restjson.parse", function()
     local out, err = restjson.parse(svc, "DescribeCluster", svc.operations.DescribeCluster, { status = 200 })
     assert.is_nil(out)
     assert.equal("ParseError", err.code)
+  end)
+
+  it("regression: a 16 MiB body of tiny values is a ParseError naming the limit, not 485 MB", function()
+    -- {"clusters":[0,0,...]}: 16 MiB of text, 8 million values.
+    local n = (16 * 1024 * 1024 - 16) // 2
+    local body = '{"clusters":[' .. string.rep("0,", n - 1) .. "0]}"
+    local before = collectgarbage("count")
+    local out, err = parse("eks", "ListClusters", body)
+    local grew_kb = collectgarbage("count") - before
+    assert.is_nil(out)
+    assert.equal("ParseError", err.code)
+    assert.equal("JsonTooLarge", err.reason)
+    assert.equal("JSON response refused: JSON document has more than 1000000 values (max_values)", err.message)
+    assert.equal("ListClusters", err.operation)
+    -- Nothing was decoded: the Lua heap grew by far less than the body itself.
+    assert.is_true(grew_kb < #body / 1024, ("grew %.0f kB"):format(grew_kb))
+  end)
+
+  it("regression: JSON nested past 64 levels is a ParseError naming the limit", function()
+    local deep = string.rep('{"a":', 65) .. "1" .. string.rep("}", 65)
+    local out, err = parse("eks", "DescribeCluster", deep)
+    assert.is_nil(out)
+    assert.equal("JsonTooDeep", err.reason)
+    assert.truthy(err.message:find("64 levels (max_depth)", 1, true), err.message)
+    assert(parse("eks", "DescribeCluster", string.rep('{"a":', 64) .. "1" .. string.rep("}", 64)))
+    local nested = string.rep("[", 100) .. string.rep("]", 100)
+    out, err = parse("organizations", "ListAccounts", '{"Accounts":' .. nested .. "}")
+    assert.is_nil(out)
+    assert.equal("JsonTooDeep", err.reason)
+  end)
+
+  it("the bounds scanner and the decoder agree on what is JSON", function()
+    local cjson = require "cjson.safe"
+    local core = require "eksegress.core"
+    for _, doc in ipairs({ '{}', '{"a":[1,2.5,-3e2,true,false,null,"x\\u00e9\\n"]}', ' {"a" : {} } ',
+                           '{"":""}', '[{}]', '"s"', "0", "-0.0E+1" }) do
+      assert.is_truthy(core.json_check(doc), doc)
+      assert.is_not_nil(cjson.decode(doc), doc)
+    end
+    for _, doc in ipairs({ "", "{", "{a:1}", "[1,]", "{\"a\":1,}", "01", "1.", "NaN", "0x10", "'a'",
+                           "[1]x", "\"\\x\"" }) do
+      local fine, err = core.json_check(doc)
+      assert.is_nil(fine, doc)
+      assert.equal("JsonParseError", err.code, doc)
+    end
   end)
 
   it("never raises on arbitrary bytes", function()
@@ -846,5 +892,207 @@ describe("XML responses through the C decoder", function()
     assert.is_nil(out)
     assert.is_nil(tostring(err.message):find(secret, 1, true))
     assert.is_nil(tostring(err):find(secret, 1, true))
+  end)
+end)
+
+---------------------------------------------------------------------------------------
+-- The calls the network preflight makes: EC2 additions and IAM.
+
+-- A response must pass its operation's declared output types (the client's
+-- services.check_output, applied to every 2xx answer).
+local function assert_output_types(svcname, opname, out)
+  local op = services.get(svcname).operations[opname]
+  assert.is_table(op.output_types, opname)
+  local fine, why = services.check_output(op, out)
+  assert.is_true(fine, opname .. ": " .. tostring(why))
+end
+
+describe("EC2 preflight calls", function()
+  it("build: prefix lists, their entries, flow logs, internet gateways, instances", function()
+    assert.equal("Action=DescribeManagedPrefixLists&Version=2016-11-15&Filter.1.Name=prefix-list-name"
+      .. "&Filter.1.Value.1=com.amazonaws.us-west-2.s3&MaxResults=100&PrefixListId.1=pl-1",
+      build("ec2", "DescribeManagedPrefixLists", { PrefixListIds = { "pl-1" }, MaxResults = 100,
+        Filters = { { Name = "prefix-list-name", Values = { "com.amazonaws.us-west-2.s3" } } } }).body)
+    assert.equal("Action=GetManagedPrefixListEntries&Version=2016-11-15&NextToken=t%2B1&PrefixListId=pl-1"
+      .. "&TargetVersion=4", build("ec2", "GetManagedPrefixListEntries",
+        { PrefixListId = "pl-1", TargetVersion = 4, NextToken = "t+1" }).body)
+    assert.equal("ec2 GetManagedPrefixListEntries: missing required parameter 'PrefixListId'",
+      build_error("ec2", "GetManagedPrefixListEntries", {}))
+    assert.equal("Action=DescribeFlowLogs&Version=2016-11-15&Filter.1.Name=resource-id&Filter.1.Value.1=vpc-1",
+      build("ec2", "DescribeFlowLogs", { Filter = { { Name = "resource-id", Values = { "vpc-1" } } } }).body)
+    assert.equal("Action=DescribeFlowLogs&Version=2016-11-15&FlowLogId.1=fl-1",
+      build("ec2", "DescribeFlowLogs", { FlowLogIds = { "fl-1" } }).body)
+    assert.equal("Action=DescribeInternetGateways&Version=2016-11-15&Filter.1.Name=attachment.vpc-id"
+      .. "&Filter.1.Value.1=vpc-1", build("ec2", "DescribeInternetGateways",
+        { Filters = { { Name = "attachment.vpc-id", Values = { "vpc-1" } } } }).body)
+    assert.equal("Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-1&InstanceId.2=i-2",
+      build("ec2", "DescribeInstances", { InstanceIds = { "i-1", "i-2" } }).body)
+  end)
+
+  if not HAVE_CORE then
+    pending("eksegress.core not built")
+    return
+  end
+
+  it("parse: DescribeManagedPrefixLists, a page with a token", function()
+    local out = assert(parse("ec2", "DescribeManagedPrefixLists",
+      fixture("protocols/ec2-DescribeManagedPrefixLists-page.xml")))
+    assert_output_types("ec2", "DescribeManagedPrefixLists", out)
+    assert.equal(2, #out.prefixListSet)
+    assert.equal("com.amazonaws.us-west-2.s3", out.prefixListSet[1].prefixListName)
+    assert.same({}, out.prefixListSet[1].tagSet)
+    assert.equal("10", out.prefixListSet[2].maxEntries)
+    assert.same({ team = "platform" }, xmltable.tags(out.prefixListSet[2].tagSet))
+    assert.equal("eyJ2IjoxfQ==", out.nextToken)
+  end)
+
+  it("parse: GetManagedPrefixListEntries, DescribeFlowLogs, DescribeInternetGateways", function()
+    local out = assert(parse("ec2", "GetManagedPrefixListEntries",
+      fixture("protocols/ec2-GetManagedPrefixListEntries-response.xml")))
+    assert_output_types("ec2", "GetManagedPrefixListEntries", out)
+    assert.same({ { cidr = "10.20.0.0/16", description = "office" }, { cidr = "192.0.2.0/24" } }, out.entrySet)
+    out = assert(parse("ec2", "DescribeFlowLogs", fixture("protocols/ec2-DescribeFlowLogs-response.xml")))
+    assert_output_types("ec2", "DescribeFlowLogs", out)
+    assert.equal("vpc-0123456789abcdef0", out.flowLogSet[1].resourceId)
+    assert.equal("ACTIVE", out.flowLogSet[1].flowLogStatus)
+    assert.equal("", out.nextToken)
+    out = assert(parse("ec2", "DescribeInternetGateways",
+      fixture("protocols/ec2-DescribeInternetGateways-response.xml")))
+    assert_output_types("ec2", "DescribeInternetGateways", out)
+    assert.same({ { vpcId = "vpc-0123456789abcdef0", state = "available" } }, out.internetGatewaySet[1].attachmentSet)
+    assert.same({}, out.internetGatewaySet[2].attachmentSet)
+  end)
+
+  it("parse: DescribeInstances, reservations holding instances", function()
+    local out = assert(parse("ec2", "DescribeInstances", fixture("protocols/ec2-DescribeInstances-response.xml")))
+    assert_output_types("ec2", "DescribeInstances", out)
+    local i = out.reservationSet[1].instancesSet[1]
+    assert.equal("i-0123456789abcdef0", i.instanceId)
+    assert.equal("running", i.instanceState.name)
+    assert.equal("false", i.sourceDestCheck)
+    assert.equal("sg-0123456789abcdef0", i.groupSet[1].groupId)
+    assert.same({}, out.reservationSet[1].groupSet)
+  end)
+end)
+
+describe("IAM (query protocol, global endpoint)", function()
+  local CT = { { "Content-Type", "application/x-www-form-urlencoded; charset=utf-8" } }
+
+  it("build: POST / with Action, Version 2010-05-08 and .member lists", function()
+    assert.same({ method = "POST", path = "/", query = "", headers = CT,
+                  body = "Action=GetRole&Version=2010-05-08&RoleName=eks-cluster-role" },
+                build("iam", "GetRole", { RoleName = "eks-cluster-role" }))
+    assert.equal("Action=ListAttachedRolePolicies&Version=2010-05-08&Marker=m%2F1&MaxItems=100&RoleName=r",
+      build("iam", "ListAttachedRolePolicies", { RoleName = "r", Marker = "m/1", MaxItems = 100 }).body)
+    assert.equal("Action=GetPolicyVersion&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3A1%3Apolicy%2Fp"
+      .. "&VersionId=v3", build("iam", "GetPolicyVersion",
+        { PolicyArn = "arn:aws:iam::1:policy/p", VersionId = "v3" }).body)
+    assert.equal("Action=SimulatePrincipalPolicy&Version=2010-05-08"
+      .. "&ActionNames.member.1=eks%3AUpdateClusterConfig&ActionNames.member.2=eks%3ADescribeCluster"
+      .. "&ContextEntries.member.1.ContextKeyName=aws%3ARequestedRegion"
+      .. "&ContextEntries.member.1.ContextKeyType=string"
+      .. "&ContextEntries.member.1.ContextKeyValues.member.1=us-west-2"
+      .. "&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr"
+      .. "&ResourceArns.member.1=arn%3Aaws%3Aeks%3Aus-west-2%3A1%3Acluster%2Fprod",
+      build("iam", "SimulatePrincipalPolicy", {
+        PolicySourceArn = "arn:aws:iam::1:role/r",
+        ActionNames = { "eks:UpdateClusterConfig", "eks:DescribeCluster" },
+        ResourceArns = { "arn:aws:eks:us-west-2:1:cluster/prod" },
+        ContextEntries = { { ContextKeyName = "aws:RequestedRegion", ContextKeyType = "string",
+                             ContextKeyValues = { "us-west-2" } } },
+      }).body)
+    assert.equal("iam SimulatePrincipalPolicy: missing required parameter 'ActionNames'",
+      build_error("iam", "SimulatePrincipalPolicy", { PolicySourceArn = "arn:aws:iam::1:role/r" }))
+    assert.equal("iam GetRolePolicy: missing required parameter 'PolicyName'",
+      build_error("iam", "GetRolePolicy", { RoleName = "r" }))
+  end)
+
+  it("endpoint: iam.amazonaws.com signed for us-east-1 from any aws region; per partition", function()
+    local endpoints = require "eksegress.endpoints"
+    local function resolve(region, fips)
+      return assert(endpoints.default("iam", region, { use_fips_endpoint = fips }))
+    end
+    local e = resolve("eu-west-1")
+    assert.same({ "https://iam.amazonaws.com", "us-east-1", "iam", "aws" },
+                { e.url, e.signing_region, e.signing_name, e.partition })
+    assert.equal("https://iam.amazonaws.com", resolve(nil).url)
+    assert.equal("https://iam-fips.amazonaws.com", resolve("us-west-2", true).url)
+    e = resolve("cn-northwest-1")
+    assert.same({ "https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1" }, { e.url, e.signing_region })
+    e = resolve("us-gov-east-1", true)
+    assert.same({ "https://iam.us-gov.amazonaws.com", "us-gov-west-1" }, { e.url, e.signing_region })
+    local _, err = endpoints.default("iam", "cn-north-1", { use_fips_endpoint = true })
+    assert.equal("EndpointNotFound", err.code)
+  end)
+
+  if not HAVE_CORE then
+    pending("eksegress.core not built")
+    return
+  end
+
+  it("parse: GetRole", function()
+    local out = assert(parse("iam", "GetRole", fixture("protocols/iam-GetRole-response.xml")))
+    assert_output_types("iam", "GetRole", out)
+    assert.equal("eks-cluster-role", out.Role.RoleName)
+    assert.equal("arn:aws:iam::123456789012:role/eks-cluster-role", out.Role.Arn)
+    assert.truthy(out.Role.AssumeRolePolicyDocument:find("^%%7B%%22Version"))
+    assert.same({ { Key = "team", Value = "platform" } }, out.Role.Tags)
+    assert.equal("us-west-2", out.Role.RoleLastUsed.Region)
+    assert.equal("df37e965-9967-11e1-a4c3-270EXAMPLE04", out.ResponseMetadata.RequestId)
+  end)
+
+  it("parse: a truncated ListAttachedRolePolicies page, an empty ListRolePolicies", function()
+    local out = assert(parse("iam", "ListAttachedRolePolicies",
+      fixture("protocols/iam-ListAttachedRolePolicies-page.xml")))
+    assert_output_types("iam", "ListAttachedRolePolicies", out)
+    assert.equal(2, #out.AttachedPolicies)
+    assert.equal("AmazonEKSClusterPolicy", out.AttachedPolicies[1].PolicyName)
+    assert.equal("true", out.IsTruncated)
+    assert.equal("AAIAAAAAAAAAUAAAAAoAAABJbW1vcnRhbA==", out.Marker)
+    out = assert(parse("iam", "ListRolePolicies", fixture("protocols/iam-ListRolePolicies-empty.xml")))
+    assert_output_types("iam", "ListRolePolicies", out)
+    assert.same({}, out.PolicyNames)
+    assert.equal("false", out.IsTruncated)
+    assert.is_nil(out.Marker)
+  end)
+
+  it("parse: GetRolePolicy, GetPolicy, GetPolicyVersion", function()
+    local out = assert(parse("iam", "GetRolePolicy", fixture("protocols/iam-GetRolePolicy-response.xml")))
+    assert_output_types("iam", "GetRolePolicy", out)
+    assert.equal("inline-egress", out.PolicyName)
+    out = assert(parse("iam", "GetPolicy", fixture("protocols/iam-GetPolicy-response.xml")))
+    assert_output_types("iam", "GetPolicy", out)
+    assert.equal("v3", out.Policy.DefaultVersionId)
+    out = assert(parse("iam", "GetPolicyVersion", fixture("protocols/iam-GetPolicyVersion-response.xml")))
+    assert_output_types("iam", "GetPolicyVersion", out)
+    assert.equal("true", out.PolicyVersion.IsDefaultVersion)
+    assert.truthy(out.PolicyVersion.Document:find("eks%%3AUpdateClusterConfig"))
+  end)
+
+  it("parse: SimulatePrincipalPolicy, nested member lists and an entry map", function()
+    local out = assert(parse("iam", "SimulatePrincipalPolicy",
+      fixture("protocols/iam-SimulatePrincipalPolicy-response.xml")))
+    assert_output_types("iam", "SimulatePrincipalPolicy", out)
+    local deny, allow = out.EvaluationResults[1], out.EvaluationResults[2]
+    assert.equal("explicitDeny", deny.EvalDecision)
+    assert.equal("eks:UpdateClusterConfig", deny.EvalActionName)
+    assert.equal("eks-egress-extra", deny.MatchedStatements[1].SourcePolicyId)
+    assert.equal("3", deny.MatchedStatements[1].StartPosition.Line)
+    assert.same({}, deny.MissingContextValues)
+    assert.same({ ["IAM Policy"] = "explicitDeny", ["Resource Policy"] = "implicitDeny" }, deny.EvalDecisionDetails)
+    assert.equal("true", deny.OrganizationsDecisionDetail.AllowedByOrganizations)
+    assert.same({}, allow.MatchedStatements)
+    assert.same({ "aws:RequestedRegion" }, allow.MissingContextValues)
+    assert.same({}, allow.EvalDecisionDetails)
+    assert.equal("false", out.IsTruncated)
+  end)
+
+  it("parse_error: an IAM error document", function()
+    local info = query.parse_error(services.get("iam"), "GetRole", nil, { status = 404, body =
+      '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+      .. "<Code>NoSuchEntity</Code><Message>The role with name x cannot be found.</Message></Error>"
+      .. "<RequestId>4a3f0000-iam</RequestId></ErrorResponse>" })
+    assert.same({ code = "NoSuchEntity", message = "The role with name x cannot be found.", type = "Sender",
+                  request_id = "4a3f0000-iam" }, info)
   end)
 end)

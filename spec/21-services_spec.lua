@@ -36,6 +36,19 @@ local EXPECTED = {
     DescribeTransitGatewayVpcAttachments = { "NextToken", "nextToken", "MaxResults", "transitGatewayVpcAttachments" },
     DescribeInstances = { "NextToken", "nextToken", "MaxResults", "reservationSet" },
     DescribeRegions = false, -- not paginated in the API
+    DescribeInternetGateways = { "NextToken", "nextToken", "MaxResults", "internetGatewaySet" },
+    DescribeManagedPrefixLists = { "NextToken", "nextToken", "MaxResults", "prefixListSet" },
+    GetManagedPrefixListEntries = { "NextToken", "nextToken", "MaxResults", "entrySet" },
+    DescribeFlowLogs = { "NextToken", "nextToken", "MaxResults", "flowLogSet" },
+  },
+  iam = {
+    GetRole = false,
+    ListAttachedRolePolicies = { "Marker", "Marker", "MaxItems", "AttachedPolicies", "IsTruncated" },
+    ListRolePolicies = { "Marker", "Marker", "MaxItems", "PolicyNames", "IsTruncated" },
+    GetRolePolicy = false,
+    GetPolicy = false,
+    GetPolicyVersion = false,
+    SimulatePrincipalPolicy = { "Marker", "Marker", "MaxItems", "EvaluationResults", "IsTruncated" },
   },
   sts = {
     GetCallerIdentity = false,
@@ -50,18 +63,19 @@ local EXPECTED = {
 local PROTOCOLS = {
   eks = { "rest-json", "restjson", "2017-11-01" },
   ec2 = { "ec2", "ec2", "2016-11-15" },
+  iam = { "query", "query", "2010-05-08" },
   sts = { "query", "query", "2011-06-15" },
   organizations = { "json", "json", "2016-11-28" },
 }
 
 describe("services registry", function()
   it("returns each service, nil, err for unknown ones", function()
-    assert.same({ "ec2", "eks", "organizations", "sts" }, services.names())
+    assert.same({ "ec2", "eks", "iam", "organizations", "sts" }, services.names())
     for name in pairs(EXPECTED) do
       local svc = assert(services.get(name))
       assert.equal(name, svc.name)
     end
-    for _, bad in ipairs({ "iam", "EKS", "", "../eks", 42 }) do
+    for _, bad in ipairs({ "s3", "EKS", "", "../eks", "model", 42 }) do
       local svc, err = services.get(bad)
       assert.is_nil(svc)
       assert.equal("UnknownService", err.code)
@@ -77,7 +91,7 @@ describe("services registry", function()
       assert.equal(name, svc.signing_name)
       assert.equal(name, svc.endpoint_prefix)
       assert.equal("table", type(require("eksegress.protocols." .. svc.protocol_module)))
-      assert.equal(name == "organizations", svc.global == true, name)
+      assert.equal(name == "organizations" or name == "iam", svc.global == true, name)
       assert.equal("table", type(svc.waiters))
     end
     local org = services.get("organizations")
@@ -102,8 +116,8 @@ describe("services registry", function()
         assert.is_string(op.http.uri)
         assert.is_table(op.input)
         if pg then
-          assert.same({ input_token = pg[1], output_token = pg[2], limit_key = pg[3], result_key = pg[4] },
-                      op.paginator, name .. " " .. opname)
+          assert.same({ input_token = pg[1], output_token = pg[2], limit_key = pg[3], result_key = pg[4],
+                        more_results = pg[5] }, op.paginator, name .. " " .. opname)
           assert.is_table(op.input[pg[1]], opname .. " has its input token member")
           assert.is_table(op.input[pg[3]], opname .. " has its limit member")
         else
@@ -197,6 +211,58 @@ describe("services registry", function()
   end)
 end)
 
+describe("the model builder (services.model)", function()
+  local model = require "eksegress.services.model"
+
+  it("members merges in order, false removes, nil is skipped", function()
+    local a, b = { type = "string" }, { type = "integer" }
+    assert.same({ X = a, Y = b }, model.members({ X = a, Z = a }, nil, { Y = b, Z = false }))
+  end)
+
+  it("service checks the declared fields and finishes the operations", function()
+    local svc = model.service({ name = "x", protocol = "query", protocol_module = "query", api_version = "1",
+      endpoint_prefix = "x", signing_name = "x" },
+      { A = { input = {} }, B = { input = {}, http = { method = "GET" } } },
+      { http = { method = "POST", uri = "/" } })
+    assert.equal("A", svc.operations.A.name)
+    assert.same({ method = "POST", uri = "/" }, svc.operations.A.http)
+    assert.same({ method = "GET" }, svc.operations.B.http)
+    assert.same({}, svc.waiters)
+    assert.has_error(function() model.service({ name = "y", protocol = "query" }, {}) end,
+      "services: model y lacks protocol_module")
+    assert.has_error(function()
+      model.service({ name = "z", protocol = "q", protocol_module = "q", api_version = "1", endpoint_prefix = "z",
+        signing_name = "z", global = true }, {})
+    end, "services: global service z has no global_endpoints")
+  end)
+
+  it("every declared output type is from the vocabulary, on an operation that exists", function()
+    -- The vocabulary of services.check_output: a scalar kind or list<kind>, "?" optional.
+    local kinds = { string = true, table = true, list = true, number = true, integer = true, boolean = true }
+    local function known_type(t)
+      t = t:gsub("%?$", "")
+      local element = t:match("^list<(%a+)>$")
+      if element then return kinds[element] == true end
+      return kinds[t] == true
+    end
+    local declared = 0
+    for _, name in ipairs(services.names()) do
+      for opname, op in pairs(services.get(name).operations) do
+        for path, t in pairs(op.output_types or {}) do
+          declared = declared + 1
+          assert.is_true(known_type(t), name .. " " .. opname .. " " .. path .. ": " .. tostring(t))
+          assert.truthy(path:find("^[%a][%w]*[%.%w]*$"), path)
+        end
+        if op.paginator and name ~= "eks" and name ~= "organizations" then
+          assert.is_string(op.output_types and op.output_types[op.paginator.result_key],
+            name .. " " .. opname .. " declares its result list")
+        end
+      end
+    end
+    assert.is_true(declared >= 25)
+  end)
+end)
+
 describe("waiters", function()
   local eks = services.get("eks")
 
@@ -265,7 +331,7 @@ end)
 -- Cross-check against botocore's models (the pinned source of these definitions).
 local PYTHON = os.getenv("EKSEGRESS_PYTHON") or "/usr/bin/python3"
 
-local DUMP = [[
+local DUMP = [==[
 import json, sys
 try:
     import botocore.session
@@ -298,11 +364,59 @@ for svc, ops in want.items():
         if p and om.output_shape is not None:
             rk = p["result_key"]
             result_wire = om.output_shape.members[rk].serialization.get("name", rk)
+        outputs, required, lists, maps = {}, {}, set(), set()
+        def walk(shape, path, seen, req=True):
+            if shape.name in seen:
+                return
+            seen = seen | {shape.name}
+            if shape.type_name == "structure":
+                for k, sh in shape.members.items():
+                    nm = sh.serialization.get("name", k)
+                    p2 = (path + "." + nm) if path else nm
+                    if path is not None:
+                        outputs[p2] = sh.type_name
+                        if req and k in shape.required_members:
+                            required[p2] = True
+                    if sh.type_name == "list":
+                        lists.add(nm)
+                        walk(sh.member, None, seen)
+                    elif sh.type_name == "map":
+                        maps.add(nm)
+                        walk(sh.value, None, seen)
+                    else:
+                        walk(sh, p2 if path is not None else None, seen,
+                             req and k in shape.required_members)
+            elif shape.type_name == "list":
+                walk(shape.member, None, seen)
+        if om.output_shape is not None:
+            walk(om.output_shape, "", frozenset())
         d[op] = {"method": om.http.get("method"), "uri": om.http.get("requestUri"),
-                 "members": members, "paginator": p, "result_wire": result_wire}
+                 "members": members, "paginator": p, "result_wire": result_wire,
+                 "outputs": outputs, "required": required, "lists": sorted(lists), "maps": sorted(maps)}
     out["services"][svc] = d
+ep = json.load(open(s.get_component("data_loader").search_paths[-1] + "/endpoints.json"))
+out["endpoints"] = {}
+for part in ep["partitions"]:
+    if part["partition"] not in ("aws", "aws-cn", "aws-us-gov"):
+        continue
+    for svc in want:
+        e = part["services"].get(svc)
+        if e is None:
+            continue
+        info = {}
+        fips = [v["hostname"] for v in e.get("defaults", {}).get("variants", []) if v.get("tags") == ["fips"]]
+        if fips:
+            info["fips_pattern"] = fips[0]
+        pe = e.get("partitionEndpoint")
+        if pe and e.get("isRegionalized") is False:
+            g = e["endpoints"][pe]
+            info["global"] = {"hostname": g["hostname"], "region": g["credentialScope"]["region"]}
+            gf = [v["hostname"] for v in g.get("variants", []) if v.get("tags") == ["fips"]]
+            if gf:
+                info["global"]["fips_hostname"] = gf[0]
+        out["endpoints"].setdefault(svc, {})[part["partition"]] = info
 print(json.dumps(out))
-]]
+]==]
 
 local function botocore_dump()
   local ok, cjson = pcall(require, "cjson.safe")
@@ -386,8 +500,8 @@ describe("definitions match the pinned botocore models", function()
     end
   end)
 
-  it("STS and Organizations: members and required members", function()
-    for _, name in ipairs({ "sts", "organizations" }) do
+  it("STS, IAM and Organizations: members, required members and paginators", function()
+    for _, name in ipairs({ "sts", "iam", "organizations" }) do
       local svc = services.get(name)
       for opname, m in pairs(data.services[name]) do
         local op = svc.operations[opname]
@@ -396,6 +510,82 @@ describe("definitions match the pinned botocore models", function()
           assert.is_table(def, opname .. "." .. member)
           assert.equal(e.type, def.type, opname .. "." .. member)
           assert.equal(e.required, def.required == true, opname .. "." .. member)
+          if e.member_type then assert.equal(e.member_type, def.member.type, opname .. "." .. member) end
+        end
+        if type(m.paginator) == "table" then
+          assert.same({ input_token = m.paginator.input_token, output_token = m.paginator.output_token,
+                        limit_key = m.paginator.limit_key, result_key = m.paginator.result_key,
+                        more_results = m.paginator.more_results }, op.paginator, opname)
+        else
+          assert.is_nil(op.paginator, opname)
+        end
+      end
+    end
+  end)
+
+  it("EC2 and IAM: no member beyond the model (a typo would be sent as is)", function()
+    for _, name in ipairs({ "ec2", "iam" }) do
+      for opname, m in pairs(data.services[name]) do
+        for member in pairs(services.get(name).operations[opname].input) do
+          -- The one alias: Filters where the API says Filter.
+          if not (member == "Filters" and m.members.Filter) then
+            assert.is_table(m.members[member], name .. " " .. opname .. "." .. member)
+          end
+        end
+      end
+    end
+  end)
+
+  it("XML list and map element names cover every list and map of the outputs", function()
+    for _, name in ipairs({ "ec2", "iam", "sts" }) do
+      local svc = services.get(name)
+      for opname, m in pairs(data.services[name]) do
+        for _, list in ipairs(m.lists) do
+          local by_suffix = svc.xml_set_suffix ~= false and list:sub(-3) == "Set"
+          assert.is_true(by_suffix or (svc.xml_lists or {})[list] == true, name .. " " .. opname .. " list " .. list)
+        end
+        for _, map in ipairs(m.maps) do
+          assert.is_true((svc.xml_maps or {})[map] == true, name .. " " .. opname .. " map " .. map)
+        end
+      end
+    end
+  end)
+
+  it("declared output types match the output shapes", function()
+    -- XML protocols keep every scalar as its text: a string whatever the model's type.
+    local scalar = { string = "string", timestamp = "string", integer = "string", long = "string",
+                     boolean = "string", double = "string", structure = "table", list = "list" }
+    for _, name in ipairs({ "ec2", "iam" }) do
+      for opname, m in pairs(data.services[name]) do
+        for path, t in pairs(services.get(name).operations[opname].output_types or {}) do
+          local bt = m.outputs[path]
+          assert.is_string(bt, name .. " " .. opname .. ": no output member " .. path)
+          local base = t:gsub("%?$", "")
+          assert.equal(scalar[bt], (base:match("^(list)<") or base), name .. " " .. opname .. " " .. path)
+          -- Required ("no ?") only where the model requires the member (EC2's
+          -- model requires none: its result lists are required by declaration).
+          if name == "iam" and not t:find("?", 1, true) then
+            assert.is_true(m.required[path] == true, name .. " " .. opname .. " " .. path .. " is not required")
+          end
+        end
+      end
+    end
+  end)
+
+  it("endpoints: global endpoints and FIPS hosts as endpoints.json has them", function()
+    for name, parts in pairs(data.endpoints) do
+      local svc = services.get(name)
+      for part, info in pairs(parts) do
+        if info.global then
+          assert.same(info.global, svc.global_endpoints[part], name .. " " .. part)
+        else
+          assert.is_nil((svc.global_endpoints or {})[part], name .. " " .. part)
+        end
+        if info.fips_pattern then
+          local want = info.fips_pattern:gsub("{dnsSuffix}", "{dns}")
+          assert.equal(want, (svc.fips_endpoints or {})[part], name .. " " .. part)
+        elseif not info.global then
+          assert.is_nil((svc.fips_endpoints or {})[part], name .. " " .. part)
         end
       end
     end

@@ -13,6 +13,8 @@ local cjson = require "cjson"
 local eksegress = require "eksegress"
 local secret = require "eksegress.secret"
 local H = require "helpers.sim"
+local fx = require "helpers.fixtures"
+local proc = require "helpers.process"
 
 local F = "spec/fixtures/credentials/"
 local ACCT1, ACCT2 = "111122223333", "444455556666"
@@ -342,6 +344,36 @@ describe("credential_process", function()
     local err = whoami_error(client(files{ AWS_PROFILE = "process-version" }))
     assert.equal("CredentialProcessError", err.code)
     assert.truthy(err.message:find("Version must be 1", 1, true))
+  end)
+end)
+
+describe("hangs and special files (issue 8.8, 8.9, 8.12)", function()
+  it("regression: a credential_process helper that keeps stdout open fails the call, not the process", function()
+    local process = require "eksegress.credentials.process"
+    local since = mark()
+    -- The client's `run` option shortens the deadline (the default is 60 s).
+    local c = client(files{ AWS_PROFILE = "process-linger" }, { run = function(argv, o)
+      return process.run(argv, { timeout_ms = 500, max_output = o.max_output })
+    end })
+    local err = whoami_error(c)
+    assert.equal("CredentialProcessError", err.code)
+    assert.equal("ProcessTimeout", err.reason)
+    assert.equal(0, count(since), "nothing was sent without credentials")
+  end)
+
+  it("regression: AWS_CONFIG_FILE naming a FIFO is a clear client error, never a hang", function()
+    local dir, remove = fx.tmpdir()
+    finally(remove)
+    fx.mkfifo(dir .. "/config")
+    -- The witness: the child creates the client and comes back with the error.
+    local r = proc.run_lua(([[
+      local env = { AWS_CONFIG_FILE = %q, AWS_SHARED_CREDENTIALS_FILE = "/nonexistent",
+                    AWS_REGION = "us-east-1", AWS_EC2_METADATA_DISABLED = "true" }
+      local c, err = require("eksegress").client{ env = function(k) return env[k] end }
+      io.write(tostring(c), "|", err.code, "|", tostring(err.reason))
+    ]]):format(dir .. "/config"))
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("nil|ConfigReadError|NotARegularFile", r.stdout)
   end)
 end)
 

@@ -8,24 +8,55 @@
 #include <stdlib.h>
 #include <string.h>
 
-int es_buf_reserve(struct es_buf *b, size_t extra)
+/* The capacity that holds extra more bytes plus the NUL: 0 when the buffer
+   is big enough already, SIZE_MAX on overflow. */
+static size_t grown_cap(const struct es_buf *b, size_t extra)
 {
   size_t need, ncap;
-  char *p;
   if(extra > (size_t)-1 - b->len - 1)
-    return ES_ENOMEM;
+    return (size_t)-1;
   need = b->len + extra + 1;
   if(need <= b->cap)
-    return ES_OK;
+    return 0;
   ncap = b->cap ? b->cap : 64;
   while(ncap < need)
     ncap = ncap > ((size_t)-1) / 2 ? need : ncap * 2;
-  p = realloc(b->data, ncap);
+  return ncap;
+}
+
+/* Grow b to hold extra more bytes; wipe: never leave the old contents behind
+   in freed memory (no realloc, which may free the old block uncleared). */
+static int reserve(struct es_buf *b, size_t extra, int wipe)
+{
+  size_t ncap = grown_cap(b, extra);
+  char *p;
+  if(ncap == 0)
+    return ES_OK;
+  if(ncap == (size_t)-1)
+    return ES_ENOMEM;
+  p = wipe ? malloc(ncap) : realloc(b->data, ncap);
   if(!p)
     return ES_ENOMEM;
+  if(wipe && b->data) {
+    memcpy(p, b->data, b->len + 1);
+    OPENSSL_cleanse(b->data, b->cap);
+    free(b->data);
+  }
+  else if(!b->data)
+    p[0] = '\0';
   b->data = p;
   b->cap = ncap;
   return ES_OK;
+}
+
+int es_buf_reserve(struct es_buf *b, size_t extra)
+{
+  return reserve(b, extra, 0);
+}
+
+int es_buf_reserve_secret(struct es_buf *b, size_t extra)
+{
+  return reserve(b, extra, 1);
 }
 
 int es_buf_append(struct es_buf *b, const void *p, size_t n)

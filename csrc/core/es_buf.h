@@ -16,6 +16,9 @@ struct es_buf {
 #define ES_BUF_INIT {NULL, 0, 0}
 
 int es_buf_reserve(struct es_buf *b, size_t extra);
+/* As es_buf_reserve, but a move to a bigger block zeroes the old one before
+   freeing it, so a buffer holding secrets leaves no copy behind. */
+int es_buf_reserve_secret(struct es_buf *b, size_t extra);
 int es_buf_append(struct es_buf *b, const void *p, size_t n);
 int es_buf_puts(struct es_buf *b, const char *s);
 int es_buf_putc(struct es_buf *b, char c);

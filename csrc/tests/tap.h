@@ -6,9 +6,11 @@
 #ifndef ES_TAP_H
 #define ES_TAP_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int tap_count;
 static int tap_failed;
@@ -61,6 +63,25 @@ static void diag(const char *fmt, ...)
   vprintf(fmt, ap);
   va_end(ap);
   printf("\n");
+}
+
+/* A hang detector for tests of code that must never block: after `seconds`,
+   SIGALRM prints a failing test line and ends the program (exit 1). Not a
+   timing assertion: the bound is far beyond any honest run. arm 0 disarms. */
+static void tap_watchdog_fired(int sig)
+{
+  static const char msg[] = "not ok - watchdog: the test blocked (hang)\n";
+  (void)sig;
+  if(write(1, msg, sizeof(msg) - 1) < 0)
+    _exit(2);
+  _exit(1);
+}
+
+static void tap_watchdog(unsigned seconds) __attribute__((unused));
+static void tap_watchdog(unsigned seconds)
+{
+  signal(SIGALRM, tap_watchdog_fired);
+  alarm(seconds);
 }
 
 /* Print the plan and return the process exit status. */

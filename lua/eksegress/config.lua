@@ -27,6 +27,7 @@
 -- with eksegress.secret.wrap: tostring gives "<redacted>" and only
 -- `secret.reveal(v)` reads them, so a client's settings never hold a secret
 -- in a plain field.
+local core = require "eksegress.core"
 local errors = require "eksegress.errors"
 local secret = require "eksegress.secret"
 
@@ -34,6 +35,10 @@ local M = {}
 
 -- "" counts as unset: the one rule, in eksegress.envvar.
 local getenv = require("eksegress.envvar").get
+
+--- The most a config or credentials file may hold (16 MiB: real files are a few
+-- kilobytes; a path naming /dev/zero or a log file must not exhaust memory).
+M.MAX_FILE_BYTES = 16 * 1024 * 1024
 
 local function trim(s)
   return (s:gsub("^[ \t]+", ""):gsub("[ \t]+$", ""))
@@ -377,21 +382,20 @@ function M.view(config_set, credentials_set, paths)
   }, View)
 end
 
+-- A missing file is an empty file; anything that is not a regular file (a
+-- FIFO, a device, a directory) or is larger than MAX_FILE_BYTES is an error,
+-- found without blocking (eksegress.core.read_file).
 local function default_read(path)
-  local f, msg, code = io.open(path, "rb")
-  if not f then
-    if code == 2 then return nil end -- ENOENT: a missing file is an empty file
-    return nil, msg
-  end
-  local text, rerr = f:read("a")
-  f:close()
-  if not text then return nil, path .. ": " .. tostring(rerr) end
-  return text
+  local text, err = core.read_file(path, M.MAX_FILE_BYTES)
+  if text then return text end
+  if err.code == "FileNotFound" then return nil end
+  return nil, err
 end
 
 --- Load and merge both files.
 -- @tparam table opts env, home, platform, config_file, credentials_file,
---   read_file (function(path) -> text | nil (missing) | nil, message)
+--   read_file (function(path) -> text | nil (missing) | nil, message or err);
+--   by default a file must be a regular file of at most MAX_FILE_BYTES
 -- @treturn[1] View with :profile(name), :profile_in(kind, name),
 --   :sso_session(name), :services_section(name), :profile_names(); fields
 --   config_file, credentials_file
@@ -405,8 +409,10 @@ function M.load(opts)
     local path = loc[kind .. "_file"]
     local text, rerr = read(path)
     if text == nil and rerr ~= nil then
-      return nil, errors.new("ConfigReadError", "cannot read " .. path .. ": " .. tostring(rerr),
-        { file = path })
+      -- The core's messages name the path already.
+      local msg = errors.is(rerr) and rerr.message or (path .. ": " .. tostring(rerr))
+      return nil, errors.new("ConfigReadError", "cannot read the " .. kind .. " file: " .. msg,
+        { file = path, reason = errors.is(rerr) and rerr.code or nil })
     end
     local set, perr = M.parse(text or "", kind, path)
     if not set then return nil, perr end

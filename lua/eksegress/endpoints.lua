@@ -7,7 +7,8 @@
 -- Order (AWS SDKs "service-specific endpoints"):
 --   1. the explicit `endpoint_url` option (a string for every service, or a
 --      table { eks = url, sts = url, ... });
---   2. AWS_ENDPOINT_URL_<SERVICE> (EKS, EC2, STS, ORGANIZATIONS);
+--   2. AWS_ENDPOINT_URL_<SERVICE> (EKS, EC2, IAM, STS, ORGANIZATIONS: the model's
+--      endpoint_env, by default its upper-cased name);
 --   3. AWS_ENDPOINT_URL;
 --   4. the profile's `services = NAME` section: `[services NAME]` / `eks =` /
 --      `  endpoint_url = ...`;
@@ -19,20 +20,17 @@
 -- `http` is refused unless the host is a loopback address (127.0.0.0/8, ::1,
 -- localhost) or the caller passed allow_http = true: credentials must not
 -- travel in clear text by accident.
+--
+-- What varies by service comes from its model (eksegress.services.model lists
+-- the fields): endpoint_prefix, signing_name, global + global_endpoints,
+-- fips_endpoints, endpoint_env. Nothing here names a service except STS's
+-- legacy global endpoint, which is a setting about STS (sts_regional_endpoints).
 local errors = require "eksegress.errors"
+local services = require "eksegress.services"
 
 local M = {}
 
-local SERVICES = {
-  eks = { env = "EKS", signing_name = "eks" },
-  ec2 = { env = "EC2", signing_name = "ec2" },
-  sts = { env = "STS", signing_name = "sts" },
-  organizations = { env = "ORGANIZATIONS", signing_name = "organizations", global = true },
-}
-M.SERVICES = SERVICES
-
--- Partitions (botocore endpoints.json / partitions.json). fips[service] gives
--- a host pattern where it differs from "{service}-fips.{region}.{dns}".
+-- Partitions (botocore endpoints.json / partitions.json).
 local PARTITIONS = {
   {
     name = "aws", dns = "amazonaws.com",
@@ -42,28 +40,23 @@ local PARTITIONS = {
       end
       return false
     end,
-    fips = { eks = "fips.eks.{region}.{dns}" },
-    global = { organizations = { host = "organizations.us-east-1.amazonaws.com",
-                                 fips = "organizations-fips.us-east-1.amazonaws.com",
-                                 region = "us-east-1" } },
   },
   {
     name = "aws-cn", dns = "amazonaws.com.cn",
     match = function(r) return r:find("^cn%-%w+%-%d+$") ~= nil end,
-    fips = {},
-    global = { organizations = { host = "organizations.cn-northwest-1.amazonaws.com.cn",
-                                 region = "cn-northwest-1" } },
   },
   {
     name = "aws-us-gov", dns = "amazonaws.com",
     match = function(r) return r:find("^us%-gov%-%w+%-%d+$") ~= nil end,
-    -- In GovCloud the standard hosts are already FIPS endpoints.
-    fips = { eks = "eks.{region}.{dns}", ec2 = "ec2.{region}.{dns}", sts = "sts.{region}.{dns}" },
-    global = { organizations = { host = "organizations.us-gov-west-1.amazonaws.com",
-                                 fips = "organizations.us-gov-west-1.amazonaws.com",
-                                 region = "us-gov-west-1" } },
   },
 }
+
+-- The model of a supported service; raises for anything else (misuse).
+local function service_model(service)
+  local svc = type(service) == "string" and services.get(service)
+  if not svc then error("endpoints: unknown service " .. tostring(service), 3) end
+  return svc
+end
 
 -- Regions that used sts.amazonaws.com under sts_regional_endpoints = legacy
 -- (botocore _LEGACY_GLOBAL_STS_REGIONS).
@@ -168,13 +161,14 @@ end
 
 --- The configured endpoint URL for a service, or nil. Returns url, source.
 function M.configured_url(service, s)
-  local svc = SERVICES[service]
+  local svc = service_model(service)
   local opt = s.endpoint_url
   if type(opt) == "table" then opt = opt[service] end
   if opt then return opt, "option" end
   if s.ignore_configured_endpoint_urls then return nil end
-  local v = getenv(s.env, "AWS_ENDPOINT_URL_" .. svc.env)
-  if v then return v, "AWS_ENDPOINT_URL_" .. svc.env end
+  local var = "AWS_ENDPOINT_URL_" .. (svc.endpoint_env or svc.name:upper())
+  local v = getenv(s.env, var)
+  if v then return v, var end
   v = getenv(s.env, "AWS_ENDPOINT_URL")
   if v then return v, "AWS_ENDPOINT_URL" end
   local props = s.properties or {}
@@ -194,13 +188,12 @@ local function expand(pattern, service, region, dns)
 end
 
 --- The default endpoint of a service in a region.
--- @tparam string service eks | ec2 | sts | organizations
+-- @tparam string service a supported service name (eksegress.services.names())
 -- @tparam string|nil region
 -- @tparam[opt] table opts use_fips_endpoint, sts_regional_endpoints
 function M.default(service, region, opts)
   opts = opts or {}
-  local svc = SERVICES[service]
-  if not svc then error("endpoints: unknown service " .. tostring(service), 2) end
+  local svc = service_model(service)
   local fips = opts.use_fips_endpoint
   if not region then
     if not svc.global then
@@ -218,11 +211,13 @@ function M.default(service, region, opts)
     part, err = M.partition(region)
     if not part then return nil, err end
     if svc.global then
-      local g = part.global[service]
-      if fips then host = g.fips else host = g.host end
+      local g = svc.global_endpoints[part.name]
+      if g then
+        if fips then host = g.fips_hostname else host = g.hostname end
+      end
       if not host then
-        return nil, errors.new("EndpointNotFound",
-          "no FIPS endpoint for " .. service .. " in partition " .. part.name)
+        return nil, errors.new("EndpointNotFound", "no " .. (fips and "FIPS " or "") .. "endpoint for "
+          .. service .. " in partition " .. part.name)
       end
       signing_region = g.region
     elseif service == "sts" and not fips and opts.sts_regional_endpoints == "legacy"
@@ -230,8 +225,10 @@ function M.default(service, region, opts)
       host, signing_region = "sts.amazonaws.com", "us-east-1"
     else
       local pattern = "{service}.{region}.{dns}"
-      if fips then pattern = part.fips[service] or "{service}-fips.{region}.{dns}" end
-      host, signing_region = expand(pattern, service, region, part.dns), region
+      if fips then
+        pattern = (svc.fips_endpoints or {})[part.name] or "{service}-fips.{region}.{dns}"
+      end
+      host, signing_region = expand(pattern, svc.endpoint_prefix, region, part.dns), region
     end
   end
   return {
@@ -246,8 +243,8 @@ end
 --     endpoints.resolve("eks", settings)
 --     endpoints.resolve(svc, region, settings, { allow_http = true })  -- also accepted
 --
--- @param service eks | ec2 | sts | organizations, or a service definition
---   table with a `name` field (misuse raises for anything else)
+-- @param service a supported service name, or a service definition table with
+--   a `name` field (misuse raises for anything else)
 -- @tparam table s settings (eksegress.settings.resolve) or a table with the same
 --   fields: region, env, properties, config, endpoint_url, use_fips_endpoint,
 --   sts_regional_endpoints, ignore_configured_endpoint_urls, allow_http.
@@ -265,8 +262,7 @@ function M.resolve(service, s, settings_, opts)
     s = setmetatable({ region = s, allow_http = opts.allow_http or base.allow_http },
       { __index = base })
   end
-  local svc = SERVICES[service]
-  if not svc then error("endpoints: unknown service " .. tostring(service), 2) end
+  local svc = service_model(service)
   if s.region ~= nil and not (type(s.region) == "string" and s.region:find("^[%w][%w%-]*$")) then
     return nil, errors.new("InvalidRegion", "invalid region " .. tostring(s.region))
   end

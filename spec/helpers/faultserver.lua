@@ -2,38 +2,29 @@
 -- for binding-level specs. It exits on GET /shutdown, or when the Lua
 -- process that started it is gone.
 local core = require "eksegress.core"
+local proc = require "helpers.process"
 
 local M = {}
 
 function M.start()
-  local log = os.tmpname()
   local py = os.getenv("EKSEGRESS_PYTHON") or "python3"
-  -- $PPID is this Lua process: the server exits when it is gone.
-  local cmd = ("%s csrc/tests/faultserver.py --parent-pid $PPID </dev/null >%s 2>&1 &"):format(py, log)
-  os.execute(cmd)
-  local deadline = core.monotime() + 20
-  while core.monotime() < deadline do
-    local f = io.open(log, "rb")
-    local text = f and f:read("a") or ""
-    if f then f:close() end
-    local port = text:match("PORT (%d+)")
-    if port then
-      local fs = { url = "http://127.0.0.1:" .. port, host = "127.0.0.1:" .. port, log = log }
-      function fs.stop()
-        local rt = core.engine_new{ max_attempts = 1 }
-        rt:submit{ method = "GET", url = fs.url .. "/shutdown" }
-        for _ = 1, 50 do
-          rt:step(20)
-          if rt:next_done() then break end
-        end
-        rt:close()
-        os.remove(log)
-      end
-      return fs
+  -- --parent-pid $PPID (this Lua process, expanded by the launching shell): the
+  -- server also exits by itself when the spec's process is gone.
+  local h = proc.spawn_and_wait(py .. " csrc/tests/faultserver.py --parent-pid $PPID", "PORT (%d+)")
+  local fs = { url = "http://127.0.0.1:" .. h.port, host = "127.0.0.1:" .. h.port, pid = h.pid, log = h.log,
+               handle = h }
+  function fs.stop()
+    -- Ask it to leave, then make sure it did.
+    local rt = core.engine_new{ max_attempts = 1 }
+    rt:submit{ method = "GET", url = fs.url .. "/shutdown" }
+    for _ = 1, 50 do
+      rt:step(20)
+      if rt:next_done() then break end
     end
-    core.sleep_ms(50)
+    rt:close()
+    h:stop()
   end
-  error("faultserver did not start")
+  return fs
 end
 
 -- Run one request to completion on an engine; returns the response table.

@@ -45,6 +45,20 @@ function M.parse_request(text)
   return { method = method, target = target, headers = headers, body = body }
 end
 
+--- A fresh temporary directory: its path, and a function that removes it.
+function M.tmpdir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -m 700 '" .. dir .. "'"))
+  return dir, function() os.execute("rm -rf '" .. dir .. "'") end
+end
+
+--- Make a FIFO at path (nobody writes to it: opening it to read blocks).
+function M.mkfifo(path)
+  assert(os.execute("mkfifo '" .. path .. "'"))
+  return path
+end
+
 -- "2015-08-30T12:36:00Z" -> "20150830T123600Z"
 function M.amz_date(ts)
   return (ts:gsub("[-:]", ""))

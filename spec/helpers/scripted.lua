@@ -3,6 +3,7 @@
 -- exits when the Lua process that started it is gone.
 local cjson = require "cjson"
 local core = require "eksegress.core"
+local proc = require "helpers.process"
 
 local M = {}
 
@@ -10,26 +11,11 @@ local Server = {}
 Server.__index = Server
 
 function M.start()
-  local log = os.tmpname()
   local py = os.getenv("EKSEGRESS_PYTHON") or "python3"
-  local p = assert(io.popen(("%s spec/helpers/scripted.py --parent-pid $PPID </dev/null >%s 2>&1 & echo $!")
-    :format(py, log)))
-  local pid = p:read("l")
-  p:close()
-  local deadline = core.monotime() + 20
-  while core.monotime() < deadline do
-    local f = io.open(log, "rb")
-    local text = f and f:read("a") or ""
-    if f then f:close() end
-    local port = text:match("PORT (%d+)")
-    if port then
-      return setmetatable({ pid = pid, log = log, url = "http://127.0.0.1:" .. port,
-        engine = assert(core.engine_new{ max_attempts = 1 }) }, Server)
-    end
-    core.sleep_ms(50)
-  end
-  os.execute("kill " .. pid .. " 2>/dev/null")
-  error("scripted server did not start")
+  -- --parent-pid $PPID (this Lua process, expanded by the launching shell).
+  local h = proc.spawn_and_wait(py .. " spec/helpers/scripted.py --parent-pid $PPID", "PORT (%d+)")
+  return setmetatable({ pid = h.pid, log = h.log, handle = h, url = "http://127.0.0.1:" .. h.port,
+    engine = assert(core.engine_new{ max_attempts = 1 }) }, Server)
 end
 
 local function request(self, method, path, body)
@@ -57,8 +43,7 @@ end
 
 function Server:stop()
   self.engine:close()
-  os.execute("kill " .. self.pid .. " 2>/dev/null")
-  os.remove(self.log)
+  self.handle:stop()
 end
 
 return M

@@ -1,7 +1,7 @@
 -- Start and stop the bundled simulator (tools/ekssim) for a spec file.
 -- The simulator binds 127.0.0.1 only; nothing here ever reaches AWS.
 local cjson = require "cjson"
-local core = require "eksegress.core"
+local proc = require "helpers.process"
 
 local M = {}
 
@@ -12,47 +12,20 @@ local function python()
   return os.getenv("EKSEGRESS_PYTHON") or "python3"
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 local Sim = {}
 Sim.__index = Sim
 
 --- Start the simulator with extra command-line arguments (a string).
 -- Waits until it prints its listening line (at most 20 s).
 function M.start(args)
-  local log = os.tmpname()
-  -- $PPID is this Lua process: a watcher stops the simulator when it is
-  -- gone, so a spec that dies before stop() never leaves one running.
-  local cmd = ("%s tools/ekssim/ekssim.py --port 0 %s >%s 2>&1 </dev/null & sim=$!; "
-    .. "(while kill -0 $PPID 2>/dev/null; do sleep 1; done; kill $sim 2>/dev/null) "
-    .. ">/dev/null 2>&1 </dev/null & echo $sim"):format(python(), args or "", log)
-  local p = assert(io.popen(cmd))
-  local pid = p:read("l")
-  p:close()
-  local deadline = core.monotime() + 20
-  local url
-  while core.monotime() < deadline do
-    local text = read_file(log) or ""
-    url = text:match("ekssim listening on (http://127%.0%.0%.1:%d+)")
-    if url then break end
-    core.sleep_ms(50)
-  end
-  if not url then
-    os.execute("kill " .. pid .. " 2>/dev/null")
-    error("simulator did not start: " .. (read_file(log) or "(no output)"))
-  end
-  return setmetatable({ pid = pid, url = url, log = log, rt = nil }, Sim)
+  local h = proc.spawn_and_wait(("%s tools/ekssim/ekssim.py --port 0 %s"):format(python(), args or ""),
+    "ekssim listening on (http://127%.0%.0%.1:(%d+))")
+  return setmetatable({ pid = h.pid, url = h.captures[1], port = h.port, log = h.log, handle = h, rt = nil }, Sim)
 end
 
 function Sim:stop()
-  os.execute("kill " .. self.pid .. " 2>/dev/null")
-  os.remove(self.log)
+  if self.rt then self.rt:close() self.rt = nil end
+  self.handle:stop()
 end
 
 -- A private runtime for admin calls (never retries).

@@ -24,6 +24,7 @@ from sim import generator  # noqa: E402
 from sim.core import Simulator  # noqa: E402
 from sim.faults import parse_rate  # noqa: E402
 from sim.httpserver import HTTPServer  # noqa: E402
+from sim.k8s import K8sApi  # noqa: E402
 
 
 def _rate(s):
@@ -48,6 +49,11 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="seed for fault injection")
     p.add_argument("--log-size", type=int, default=100000,
                    help="requests kept in the /_sim/log ring buffer (mutating calls are all kept)")
+    p.add_argument("--k8s-port", type=int, default=0, help="port of the Kubernetes API listener (0: a free one)")
+    p.add_argument("--no-k8s", action="store_true",
+                   help="no Kubernetes API (DescribeCluster then returns placeholder endpoints and CAs)")
+    p.add_argument("--k8s-http", action="store_true",
+                   help="serve the Kubernetes API over plain HTTP on loopback instead of HTTPS")
     f = p.add_argument_group("faults (rates 0..1; RATE@Op1,Op2 scopes one fault to operations)")
     f.add_argument("--throttle-rate", type=_rate, help="protocol throttling errors")
     f.add_argument("--error-rate", type=_rate, help="5xx errors (internal / unavailable)")
@@ -91,11 +97,20 @@ def main(argv=None):
         print("ekssim: %s" % e, file=sys.stderr)
         return 64
     if args.dump_fleet:
-        tmp = args.dump_fleet + ".tmp"
+        # A regular file is replaced atomically; anything else (a pipe,
+        # /dev/null, /dev/stdout) is written in place: renaming over a device
+        # would replace the device itself with a file.
+        target = args.dump_fleet
+        if os.path.exists(target) and not os.path.isfile(target):
+            with open(target, "w", encoding="utf-8") as fh:
+                json.dump(spec, fh, indent=1, sort_keys=False)
+                fh.write("\n")
+            return 0
+        tmp = target + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(spec, fh, indent=1, sort_keys=False)
             fh.write("\n")
-        os.replace(tmp, args.dump_fleet)
+        os.replace(tmp, target)
         return 0
     if args.time_scale < 0:
         print("ekssim: --time-scale must be >= 0", file=sys.stderr)
@@ -109,6 +124,10 @@ def main(argv=None):
     except (fleetmod.FleetError, ValueError, OSError) as e:
         print("ekssim: %s" % e, file=sys.stderr)
         return 64
+    except (TypeError, KeyError, AttributeError) as e:
+        # a fleet (or --state file) value of a type nothing checked: a clear line, not a traceback
+        print("ekssim: invalid fleet or state (%s: %s)" % (type(e).__name__, e), file=sys.stderr)
+        return 64
 
     def on_error(e):
         import traceback
@@ -119,6 +138,16 @@ def main(argv=None):
     except OSError as e:
         print("ekssim: cannot listen on 127.0.0.1:%d: %s" % (args.port, e), file=sys.stderr)
         return 69
+    k8s = None
+    if not args.no_k8s:
+        try:
+            k8s = K8sApi(sim, "127.0.0.1", args.k8s_port, tls=not args.k8s_http, on_error=on_error)
+        except OSError as e:
+            print("ekssim: cannot listen on 127.0.0.1:%d: %s" % (args.k8s_port, e), file=sys.stderr)
+            server.stop()
+            return 69
+        sim.k8s = k8s
+        k8s.start()
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -128,10 +157,14 @@ def main(argv=None):
     signal.signal(signal.SIGINT, on_signal)
     server.start()
     sys.stdout.write("ekssim listening on http://127.0.0.1:%d\n" % server.port)
+    if k8s is not None:
+        sys.stdout.write("ekssim kubernetes api on %s/k8s/<account>/<region>/<cluster>\n" % k8s.url)
     sys.stdout.flush()
     while not stop.wait(0.5):
         pass
     server.stop()
+    if k8s is not None:
+        k8s.stop()
     try:
         sim.save_state()
     except OSError as e:

@@ -18,7 +18,7 @@
 -- re-assumes only the links that are about to expire.
 local U = require "eksegress.credentials.util"
 local cache = require "eksegress.credentials.cache"
-local profile = require "eksegress.credentials.profile"
+local profile = require "eksegress.credentials.profile_plain"
 
 local M = {}
 

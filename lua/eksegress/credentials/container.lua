@@ -5,13 +5,14 @@
 --   loopback address (127.0.0.0/8, ::1, localhost) or the ECS / Pod Identity
 --   agents 169.254.170.2, 169.254.170.23, fd00:ec2::23 (botocore's rule).
 -- * Authorization header: the contents of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
---   (read again at every fetch: Pod Identity rotates it) or else
+--   (read again at every fetch: Pod Identity rotates it; a regular file of at
+--   most 64 KiB, credentials.util.read_file) or else
 --   AWS_CONTAINER_AUTHORIZATION_TOKEN; a value containing CR or LF is refused.
 -- * GET with Accept: application/json, 2 s timeout, up to 3 attempts on
 --   network errors and 5xx. Response {AccessKeyId, SecretAccessKey, Token,
---   Expiration, AccountId?}.
+--   Expiration, AccountId?}, decoded with the codecs' bounded JSON decoder.
 -- Errors never echo the response body (a 200 body carries secrets).
-local cjson = require "cjson.safe"
+local common = require "eksegress.protocols.common"
 local secret = require "eksegress.secret"
 local U = require "eksegress.credentials.util"
 local endpoints = require "eksegress.endpoints"
@@ -89,9 +90,7 @@ function P:token()
   if file then
     local text, rerr = self.read_file(file)
     if not text then
-      return nil, U.err("InvalidConfig", "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
-        .. file .. (rerr and (": " .. tostring(type(rerr) == "table" and rerr.message or rerr))
-          or ""))
+      return nil, U.file_error("InvalidConfig", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", file, rerr)
     end
     token = text:gsub("^%s+", ""):gsub("%s+$", "")
   else
@@ -104,14 +103,18 @@ function P:token()
 end
 
 local function parse(body)
-  local doc = cjson.decode(body or "")
+  local doc, refused, reason = common.json_decode(body or "")
+  if reason then
+    return nil, U.err("InvalidContainerResponse", "container credentials response refused: " .. refused,
+      { reason = reason })
+  end
   if type(doc) ~= "table" or type(doc.AccessKeyId) ~= "string" or doc.AccessKeyId == ""
       or type(doc.SecretAccessKey) ~= "string" or doc.SecretAccessKey == "" then
     return nil, U.err("InvalidContainerResponse",
       "container credentials endpoint returned no usable credentials")
   end
   local exp, why
-  if doc.Expiration ~= nil and doc.Expiration ~= cjson.null then
+  if doc.Expiration ~= nil then
     exp, why = U.parse_time(doc.Expiration)
     if not exp then
       return nil, U.err("InvalidContainerResponse", "bad Expiration: " .. why)
@@ -144,7 +147,7 @@ function P:resolve(ctx)
       timeout_ms = self.timeout_ms }
     if res and res.status == 200 then return parse(res.body) end
     if res then
-      local doc = cjson.decode(res.body or "")
+      local doc = common.json_decode(res.body or "")
       local detail = ""
       if type(doc) == "table" then
         local code = doc.code or doc.Code

@@ -13,7 +13,7 @@
 -- Settings (eksegress.settings.metadata): disabled (AWS_EC2_METADATA_DISABLED),
 -- v1_disabled, endpoint (AWS_EC2_METADATA_SERVICE_ENDPOINT, or by
 -- endpoint mode IPv4/IPv6), timeout_ms, attempts.
-local cjson = require "cjson.safe"
+local common = require "eksegress.protocols.common"
 local secret = require "eksegress.secret"
 local U = require "eksegress.credentials.util"
 
@@ -27,17 +27,15 @@ local REGION_PATH = "/latest/meta-data/placement/region"
 local P = {}
 P.__index = P
 
---- @tparam table opts metadata (from settings; else derived from env and
---   profile_properties), env, profile_properties, now
--- @treturn provider, or nil, err for bad IMDS settings
+--- @tparam table opts metadata (the IMDS settings: eksegress.settings.metadata,
+--   or settings.resolve(...).metadata; required), now
+-- @treturn provider
 function M.new(opts)
-  opts = opts or {}
-  local md = opts.metadata
-  if not md then
-    local settings = require "eksegress.settings"
-    local err
-    md, err = settings.metadata(opts.env or os.getenv, opts.profile_properties or {})
-    if not md then return nil, err end
+  -- Settings are resolved by the caller: this module never requires
+  -- eksegress.settings (which requires this one, for region_from_imds).
+  local md = type(opts) == "table" and opts.metadata
+  if type(md) ~= "table" then
+    error("credentials.imds.new: opts.metadata (IMDS settings from eksegress.settings) is required", 2)
   end
   return setmetatable({
     name = "imds",
@@ -139,14 +137,14 @@ function P:resolve(ctx)
   end
   body, err = self:get(ctx, CREDS_PATH .. role)
   if not body then return nil, not_found_from(err) end
-  local doc = cjson.decode(body)
+  local doc = common.json_decode(body)
   if type(doc) ~= "table" or type(doc.AccessKeyId) ~= "string" or doc.AccessKeyId == ""
       or type(doc.SecretAccessKey) ~= "string" or doc.SecretAccessKey == "" then
     local code = type(doc) == "table" and type(doc.Code) == "string" and doc.Code or "no keys"
     return nil, U.not_found("instance metadata returned no credentials (" .. code .. ")")
   end
   local exp, why
-  if doc.Expiration ~= nil and doc.Expiration ~= cjson.null then
+  if doc.Expiration ~= nil then
     exp, why = U.parse_time(doc.Expiration)
     if not exp then return nil, U.err("ImdsError", "bad Expiration from IMDS: " .. why) end
   end

@@ -2,17 +2,26 @@
 --
 -- The command line is split like a POSIX shell splits words (whitespace,
 -- '...', "..." with \\ \" \$ \` escapes, backslash outside quotes), and the
--- resulting argv is run without shell interpretation: plain Lua only has
--- io.popen (which runs /bin/sh -c), so every argument is single-quoted and the
--- shell merely execs the argv. stderr goes to a temporary file so a failure
--- can report it. The child inherits this process's environment and stdin
--- (as with botocore), so a helper may prompt.
+-- resulting argv is run without shell interpretation, the program found through
+-- PATH, as botocore does (shlex split, Popen without a shell).
+--
+-- The helper runs through eksegress.core.run_process: in a process group of its
+-- own, stdin from /dev/null, this process's environment, stdout and stderr
+-- captured. It has `timeout_ms` (default 60 s) to finish, and may print at most
+-- `max_output` bytes (default 1 MiB) on each stream; past either, the whole
+-- process group is killed (SIGTERM, then SIGKILL) and the provider fails. A
+-- helper that prints credentials and keeps stdout open (a daemon that forgot to
+-- close it) is a timeout. With stdin closed and outside the terminal's foreground
+-- process group, a helper cannot prompt (the AWS CLI lets it): interactive
+-- sign-in must happen before eksegress runs.
 --
 -- stdout must be JSON: {"Version": 1, "AccessKeyId", "SecretAccessKey",
--- "SessionToken"?, "Expiration"? (ISO 8601), "AccountId"?}. Without an
--- Expiration the credentials never expire; with one, the cache re-runs the
--- command before then. Errors never include stdout (it holds secrets).
-local cjson = require "cjson.safe"
+-- "SessionToken"?, "Expiration"? (ISO 8601), "AccountId"?}, decoded with the
+-- codecs' bounded decoder. Without an Expiration the credentials never expire;
+-- with one, the cache re-runs the command before then. Errors never include
+-- stdout (it holds secrets).
+local core = require "eksegress.core"
+local common = require "eksegress.protocols.common"
 local secret = require "eksegress.secret"
 local U = require "eksegress.credentials.util"
 
@@ -83,63 +92,74 @@ function M.split(line)
   return argv
 end
 
---- Quote one argument for /bin/sh: inside single quotes nothing is special,
--- and a single quote is written as '\''.
-function M.quote(arg)
-  return "'" .. arg:gsub("'", "'\\''") .. "'"
-end
+--- Defaults of the helper's deadline and output cap (per stream).
+M.TIMEOUT_MS = 60000
+M.MAX_OUTPUT = 1024 * 1024
 
---- Run argv (no shell interpretation); returns stdout, exit status, stderr.
--- The status is the exit code, or 128 + signal number for a signal.
-function M.run(argv)
-  local errfile = os.tmpname()
-  local parts = {}
-  for i, a in ipairs(argv) do parts[i] = M.quote(a) end
-  local cmd = "exec " .. table.concat(parts, " ") .. " 2>" .. M.quote(errfile)
-  local f, perr = io.popen(cmd, "r")
-  if not f then
-    os.remove(errfile)
-    return nil, -1, tostring(perr)
-  end
-  local out = f:read("a") or ""
-  local _, how, code = f:close()
-  local ef = io.open(errfile, "rb")
-  local stderr = ef and ef:read("a") or ""
-  if ef then ef:close() end
-  os.remove(errfile)
-  local status = code or -1
-  if how == "signal" then status = 128 + (code or 0) end
-  return out, status, stderr
+--- Run argv (no shell interpretation) with a deadline and an output cap.
+-- @treturn[1] string stdout
+-- @treturn[1] integer status: the exit code, or 128 + signal number for a signal
+-- @treturn[1] string stderr
+-- @treturn[2] nil, err (ProcessTimeout, ProcessOutputTooLarge, ProcessNotFound,
+--   ProcessError, InvalidCommand: the process did not complete by itself)
+function M.run(argv, opts)
+  opts = opts or {}
+  local r, err = core.run_process(argv, { timeout_ms = opts.timeout_ms or M.TIMEOUT_MS,
+    max_output = opts.max_output or M.MAX_OUTPUT })
+  if not r then return nil, err end
+  return r.stdout, r.status, r.stderr
 end
 
 local P = {}
 P.__index = P
 
 --- A provider for one credential_process command line.
--- @tparam table opts command (string), profile (for messages), run (function(argv) ->
---   stdout, status, stderr; default M.run)
+-- @tparam table opts command (string), profile (for messages), run (function(argv,
+--   {timeout_ms, max_output}) -> stdout, status, stderr | nil, err; default M.run),
+--   timeout_ms (default M.TIMEOUT_MS), max_output (default M.MAX_OUTPUT)
 function M.new(opts)
   return setmetatable({ name = "process", command = opts.command, profile = opts.profile or "?",
-    run = opts.run or M.run }, P)
+    run = opts.run or M.run, timeout_ms = opts.timeout_ms or M.TIMEOUT_MS,
+    max_output = opts.max_output or M.MAX_OUTPUT }, P)
 end
 
-local function fail(self, msg)
+local function fail(self, msg, extra)
   return nil, U.err("CredentialProcessError",
-    "credential_process of profile " .. self.profile .. ": " .. msg)
+    "credential_process of profile " .. self.profile .. ": " .. msg, extra)
 end
+
+-- Why the helper did not complete, for the message (never its output).
+local RUN_FAILURES = {
+  ProcessTimeout = function(self)
+    return ("the command did not finish within %g s and was stopped"):format(self.timeout_ms / 1000)
+  end,
+  ProcessOutputTooLarge = function(_, err)
+    return "the command's output went over the limit: " .. tostring(err.message)
+  end,
+}
 
 function P:resolve()
   local argv, err = M.split(self.command)
   if not argv then return nil, err end
-  local out, status, stderr = self.run(argv)
+  local out, status, stderr = self.run(argv, { timeout_ms = self.timeout_ms, max_output = self.max_output })
+  if out == nil then
+    local rerr = status
+    local why = type(rerr) == "table" and RUN_FAILURES[rerr.code]
+    return fail(self, why and why(self, rerr)
+      or tostring(type(rerr) == "table" and rerr.message or rerr),
+      { reason = type(rerr) == "table" and rerr.code or nil })
+  end
   if status ~= 0 then
     stderr = (stderr or ""):gsub("%s+$", "")
     if #stderr > MAX_STDERR then stderr = stderr:sub(1, MAX_STDERR) .. "..." end
     return fail(self, "command exited with status " .. tostring(status)
       .. (stderr ~= "" and (": " .. stderr) or ""))
   end
-  local doc = cjson.decode(out or "")
-  if type(doc) ~= "table" then return fail(self, "output is not a JSON object") end
+  local doc, why, reason = common.json_decode(out or "")
+  if not doc then
+    return fail(self, reason and ("output refused: " .. why) or "output is not a JSON object",
+      { reason = reason })
+  end
   if doc.Version ~= 1 then return fail(self, "output Version must be 1") end
   if type(doc.AccessKeyId) ~= "string" or doc.AccessKeyId == "" then
     return fail(self, "output has no AccessKeyId")
@@ -148,13 +168,12 @@ function P:resolve()
     return fail(self, "output has no SecretAccessKey")
   end
   local token = doc.SessionToken
-  if token == cjson.null then token = nil end
   if token ~= nil and type(token) ~= "string" then return fail(self, "bad SessionToken") end
   local exp
-  if doc.Expiration ~= nil and doc.Expiration ~= cjson.null then
-    local why
-    exp, why = U.parse_time(doc.Expiration)
-    if not exp then return fail(self, "bad Expiration: " .. why) end
+  if doc.Expiration ~= nil then
+    local perr
+    exp, perr = U.parse_time(doc.Expiration)
+    if not exp then return fail(self, "bad Expiration: " .. perr) end
   end
   local account = doc.AccountId
   if type(account) ~= "string" then account = nil end

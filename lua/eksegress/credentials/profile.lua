@@ -10,139 +10,23 @@
 --   4. static keys in the credentials file;
 --   5. credential_process;
 --   6. static keys in the config file.
--- Steps 2-6 are also how a source_profile's own credentials are found.
+-- Steps 2-6 are also how a source_profile's own credentials are found
+-- (eksegress.credentials.profile_plain).
 --
 -- Options shared by every provider built here (`opts`): env, config (a view
 -- from eksegress.config), profile, profile_source, region, read_file, run,
 -- now, session_name, mfa_token, metadata, refresh (cache options).
-local secret = require "eksegress.secret"
+local assume_role = require "eksegress.credentials.assume_role"
+local plain = require "eksegress.credentials.profile_plain"
 local U = require "eksegress.credentials.util"
 
 local M = {}
 
-local function nonempty(v)
-  if v == nil or v == "" then return nil end
-  return v
-end
-
--- A secret property (wrapped by eksegress.config views) as a plain string.
-local function revealed(v)
-  return nonempty(secret.reveal(v))
-end
-
---- Does a property table hold (part of) a static key pair?
-function M.has_static(props)
-  return nonempty(props.aws_access_key_id) ~= nil or revealed(props.aws_secret_access_key) ~= nil
-end
-
---- Static credentials from a property table.
--- @treturn[1] credentials
--- @treturn[2] nil, err (CredentialsNotFound if no keys; PartialCredentials if one is missing)
-function M.static(props, name, where)
-  local akid, sk = nonempty(props.aws_access_key_id), revealed(props.aws_secret_access_key)
-  if not akid and not sk then
-    return nil, U.not_found("profile " .. name .. " has no static keys")
-  end
-  if not akid or not sk then
-    return nil, U.err("PartialCredentials", string.format(
-      "profile %s%s has %s but not %s", name, where and (" (" .. where .. " file)") or "",
-      akid and "aws_access_key_id" or "aws_secret_access_key",
-      akid and "aws_secret_access_key" or "aws_access_key_id"))
-  end
-  local exp
-  if nonempty(props.aws_credential_expiration) then
-    local why
-    exp, why = U.parse_time(props.aws_credential_expiration)
-    if not exp then
-      return nil, U.err("InvalidConfig", "profile " .. name .. " aws_credential_expiration: " .. why)
-    end
-  end
-  return secret.credentials{
-    access_key_id = akid,
-    secret_access_key = sk,
-    session_token = revealed(props.aws_session_token) or revealed(props.aws_security_token),
-    expiration = exp,
-    account_id = nonempty(props.aws_account_id),
-    source = "profile",
-  }
-end
-
--- A provider that always returns the same credentials.
-local function fixed(creds, name)
-  return { name = name, resolve = function() return creds end }
-end
-
-local function is_sso(props)
-  return nonempty(props.sso_session) or nonempty(props.sso_start_url)
-    or nonempty(props.sso_account_id) or nonempty(props.sso_role_name)
-end
-
---- The provider for a profile's own credentials, ignoring a role_arn that has
--- no web_identity_token_file (steps 2-6 above).
--- @treturn[1] provider
--- @treturn[2] nil, err (CredentialsNotFound when the profile holds no credentials)
-function M.plain_provider(name, opts)
-  local view = opts.config
-  local props = view:profile(name)
-  if not props then return nil, U.not_found("profile " .. name .. " does not exist") end
-
-  if nonempty(props.web_identity_token_file) then
-    if not nonempty(props.role_arn) then
-      return nil, U.err("InvalidConfig", "profile " .. name
-        .. " has web_identity_token_file but no role_arn")
-    end
-    local web_identity = require "eksegress.credentials.web_identity"
-    return web_identity.new{
-      role_arn = props.role_arn,
-      token_file = props.web_identity_token_file,
-      session_name = nonempty(props.role_session_name) or opts.session_name,
-      duration_seconds = nonempty(props.duration_seconds),
-      region = opts.region, read_file = opts.read_file, now = opts.now,
-      source = "profile_web_identity",
-    }
-  end
-
-  if is_sso(props) then
-    return nil, U.err("UnsupportedCredentialSource", string.format(
-      "profile %s uses IAM Identity Center (SSO), which eksegress does not support; "
-      .. "export temporary keys first, e.g. `aws configure export-credentials --profile %s "
-      .. "--format env`", name, name))
-  end
-
-  local cred_props = view:profile_in("credentials", name)
-  if cred_props and M.has_static(cred_props) then
-    local c, err = M.static(cred_props, name, "credentials")
-    if not c then return nil, err end
-    return fixed(c, "profile")
-  end
-
-  if nonempty(props.credential_process) then
-    local process = require "eksegress.credentials.process"
-    return process.new{ command = props.credential_process, profile = name, run = opts.run }
-  end
-
-  local cfg_props = view:profile_in("config", name)
-  if cfg_props and M.has_static(cfg_props) then
-    local c, err = M.static(cfg_props, name, "config")
-    if not c then return nil, err end
-    return fixed(c, "profile")
-  end
-  return nil, U.not_found("profile " .. name .. " holds no credentials")
-end
-
---- Does this profile assume a role with source_profile/credential_source?
-function M.is_role(props)
-  return nonempty(props.role_arn) ~= nil and nonempty(props.web_identity_token_file) == nil
-end
-
 --- The provider for a profile (steps 1-6).
 function M.for_profile(name, opts)
   local props = opts.config:profile(name)
-  if props and M.is_role(props) then
-    local assume_role = require "eksegress.credentials.assume_role"
-    return assume_role.new(name, opts)
-  end
-  return M.plain_provider(name, opts)
+  if props and plain.is_role(props) then return assume_role.new(name, opts) end
+  return plain.plain_provider(name, opts)
 end
 
 --- The chain's profile provider: builds the selected profile's provider on

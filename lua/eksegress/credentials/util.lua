@@ -1,5 +1,6 @@
 --- Small helpers shared by the credential providers: errors, env reads,
 -- file reads, time parsing, turning an STS result into credentials.
+local core = require "eksegress.core"
 local errors = require "eksegress.errors"
 local secret = require "eksegress.secret"
 local timeutil = require "eksegress.timeutil"
@@ -26,18 +27,23 @@ end
 -- unset (eksegress.envvar, where the rule is written once).
 M.getenv = require("eksegress.envvar").get
 
---- Read a whole file: text, or nil, err (err.missing = true when it does not exist).
-function M.read_file(path)
-  local f, msg, code = io.open(path, "rb")
-  if not f then
-    return nil, errors.new("FileError", msg or path, { path = path, missing = code == 2 })
-  end
-  local text, rerr = f:read("a")
-  f:close()
-  if not text then
-    return nil, errors.new("FileError", path .. ": " .. tostring(rerr), { path = path })
-  end
-  return text
+--- The most a token file (web identity, container authorization) may hold:
+-- real tokens are a few kilobytes.
+M.TOKEN_FILE_MAX = 64 * 1024
+
+--- Read a whole token file: text, or nil, err (FileNotFound, NotARegularFile,
+-- FileTooLarge, IoError; see eksegress.core.read_file). A FIFO or a device is
+-- refused without blocking.
+function M.read_file(path, max_bytes)
+  return core.read_file(path, max_bytes or M.TOKEN_FILE_MAX)
+end
+
+--- The error for a file a provider could not read: code, "cannot read <what>:
+-- <why>" (the core's messages name the path), err.reason the read error's code.
+function M.file_error(code, what, path, rerr)
+  local why = type(rerr) == "table" and rerr.message or (path .. ": " .. tostring(rerr))
+  return errors.new(code, "cannot read " .. what .. ": " .. why,
+    { path = path, reason = type(rerr) == "table" and rerr.code or nil })
 end
 
 --- Parse a boolean setting ("true"/"false", any case). nil stays nil.

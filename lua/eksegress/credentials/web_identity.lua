@@ -3,7 +3,8 @@
 -- From the environment (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, optional
 -- AWS_ROLE_SESSION_NAME) or from a profile (web_identity_token_file, role_arn,
 -- role_session_name). The token file is read again at every refresh because
--- the kubelet rotates it. The STS call is unsigned (opts.credentials = nil).
+-- the kubelet rotates it; it must be a regular file of at most 64 KiB
+-- (credentials.util.read_file). The STS call is unsigned (opts.credentials = nil).
 local U = require "eksegress.credentials.util"
 
 local M = {}
@@ -41,9 +42,8 @@ function P:resolve(ctx)
   end
   local text, rerr = self.read_file(self.token_file)
   if not text then
-    return nil, U.err("WebIdentityTokenError", "cannot read web identity token file "
-      .. self.token_file .. (rerr and (": " .. tostring(type(rerr) == "table" and rerr.message
-        or rerr)) or ""))
+    return nil, U.file_error("WebIdentityTokenError", "the web identity token file",
+      self.token_file, rerr)
   end
   local token = text:gsub("^%s+", ""):gsub("%s+$", "")
   if token == "" then

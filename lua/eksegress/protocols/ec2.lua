@@ -10,37 +10,33 @@
 -- Input uses the API member names (as the AWS CLI and SDKs do: Filters, SubnetIds,
 -- MaxResults, NextToken, DryRun); each definition's `wire` gives the EC2 wire name
 -- (queryName, or the capitalised locationName). Lists flatten to Name.1, Name.2, ...;
--- empty lists send nothing. See eksegress.protocols.query for the shape format.
+-- empty lists send nothing. See eksegress.protocols.form for the shape format.
 --
 -- Responses keep the XML element names: the children of `<{Op}Response>` (requestId,
 -- the `...Set` lists, nextToken). `nextToken` may be present and empty on the last page.
-local query = require "eksegress.protocols.query"
+local form = require "eksegress.protocols.form"
+local xmlresponse = require "eksegress.protocols.xmlresponse"
 local xmltable = require "eksegress.protocols.xmltable"
 
 local M = {}
 
-M.CONTENT_TYPE = query.CONTENT_TYPE
+M.CONTENT_TYPE = form.CONTENT_TYPE
 
 --- Build an EC2 request: POST / with a form body (Action and Version first).
 function M.build(svc, opname, op, params)
-  return query.build_form(svc, opname, op, params, true)
+  return form.build(svc, opname, op, params, true)
 end
 
 --- Parse a 2xx EC2 response: the shaped children of the `<{Op}Response>` root.
 -- nil, err on a malformed or empty body, or an error document; never raises.
 function M.parse(svc, opname, _op, resp)
-  local tree, err = query.decode_body(svc, opname, resp)
+  local tree, err = xmlresponse.response_tree(svc, opname, resp)
   if not tree then return nil, err end
-  local info = (tree.name == "Response" or tree.name == "ErrorResponse") and query.error_from_tree(tree)
-  if info then return query.error_document(svc, opname, resp, info) end
-  if not tree.name:find("Response$") then
-    return query.parse_failure(svc, opname, resp, "unexpected root element in response")
-  end
-  return xmltable.shape_map(tree, query.xml_opts(svc))
+  return xmltable.shape_map(tree, xmlresponse.xml_opts(svc))
 end
 
 --- Error details of a non-2xx response (`<Response><Errors><Error>` with `RequestID`):
 -- {code, message, request_id}, or nil when the body is not an error document.
-M.parse_error = query.parse_error
+M.parse_error = xmlresponse.parse_error
 
 return M

@@ -11,7 +11,7 @@
 -- headers the signer adds; the signer must sign it like any other header.
 -- Input shapes and JSON rules are those of eksegress.protocols.restjson; an empty
 -- input is sent as "{}". Members are never dropped.
-local query = require "eksegress.protocols.query"
+local common = require "eksegress.protocols.common"
 local restjson = require "eksegress.protocols.restjson"
 
 local M = {}
@@ -20,12 +20,8 @@ M.CONTENT_TYPE = "application/x-amz-json-1.1"
 
 --- Build a json 1.1 request (see the module description).
 function M.build(svc, opname, op, params)
-  query.check_op(svc, opname, op)
-  local ctx = svc.name .. " " .. opname
-  if params == nil then params = {} end
-  if type(params) ~= "table" then
-    query.misuse(ctx, "parameters must be a table (got %s)", query.typename(params))
-  end
+  local ctx
+  ctx, params = common.begin_build(svc, opname, op, params)
   if type(svc.target_prefix) ~= "string" then
     error(ctx .. ": service has no target_prefix", 0)
   end

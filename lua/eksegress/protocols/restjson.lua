@@ -7,7 +7,7 @@
 --     --   headers = {}, body = "" }
 --     local out, err = restjson.parse(svc, "DescribeUpdate", op, resp)
 --
--- Member definitions (op.input) are those of eksegress.protocols.query plus
+-- Member definitions (op.input) are those of eksegress.protocols.form plus
 -- `location = "uri" | "querystring" | "header"` and `name` (the label, query key or
 -- header name; default: the member name); members without a location go to the body.
 -- `idempotency_token = true` members are filled with a random UUID when absent (as the
@@ -18,15 +18,16 @@
 -- The body is encoded here, with sorted keys, so the same input always gives the same
 -- bytes. A Lua table is a JSON array when its definition says list, when it carries
 -- M.array_mt, or when it is a non-empty sequence; an empty table of unknown type is {}.
--- Responses: cjson.safe decoding; JSON null members are dropped, integral numbers
--- become Lua integers, everything else is kept as sent.
+-- Responses: decoded by eksegress.protocols.common.json_decode (bounded: nesting
+-- depth and number of values are checked before decoding); JSON null members are
+-- dropped, integral numbers become Lua integers, everything else is kept as sent.
 local cjson = require "cjson.safe"
-local query = require "eksegress.protocols.query"
+local common = require "eksegress.protocols.common"
 
 local M = {}
 
-local misuse, typename = query.misuse, query.typename
-local pct = query.percent_encode
+local misuse, typename = common.misuse, common.typename
+local pct = common.percent_encode
 
 --- Metatable marking a table as a JSON array (for an empty list of unknown type).
 M.array_mt = { __name = "eksegress.json.array" }
@@ -52,7 +53,7 @@ end
 local encode
 
 local function encode_list(buf, v, def, ctx, path)
-  if type(v) ~= "table" or not query.is_sequence(v) then
+  if type(v) ~= "table" or not common.is_sequence(v) then
     misuse(ctx, "parameter '%s' must be a list (got %s)", path, typename(v))
   end
   buf[#buf + 1] = "["
@@ -67,12 +68,12 @@ local function encode_object(buf, v, def, ctx, path, is_map)
   if type(v) ~= "table" then
     misuse(ctx, "parameter '%s' must be a table (got %s)", path, typename(v))
   end
-  if not is_map then query.check_required(def, v, ctx, path ~= "" and path or nil) end
+  if not is_map then common.check_required(def, v, ctx, path ~= "" and path or nil) end
   local members = def and def.members
   buf[#buf + 1] = "{"
   local first = true
-  for _, k in ipairs(query.sorted_keys(v, ctx, path)) do
-    query.check_string(k, ctx, path)
+  for _, k in ipairs(common.sorted_keys(v, ctx, path)) do
+    common.check_string(k, ctx, path)
     if not first then buf[#buf + 1] = "," end
     first = false
     local mdef
@@ -93,7 +94,7 @@ function encode(buf, v, def, ctx, path)
   if t == nil then
     local lt = type(v)
     if lt == "table" then
-      if getmetatable(v) == M.array_mt or (next(v) ~= nil and query.is_sequence(v)) then
+      if getmetatable(v) == M.array_mt or (next(v) ~= nil and common.is_sequence(v)) then
         t = "list"
       else
         t = "structure"
@@ -111,9 +112,9 @@ function encode(buf, v, def, ctx, path)
   elseif t == "list" then
     encode_list(buf, v, def, ctx, path)
   elseif t == "string" or t == "blob" then
-    buf[#buf + 1] = quote(query.check_string(v, ctx, path))
+    buf[#buf + 1] = quote(common.check_string(v, ctx, path))
   elseif t == "integer" or t == "long" then
-    buf[#buf + 1] = string.format("%d", query.check_integer(v, ctx, path))
+    buf[#buf + 1] = string.format("%d", common.check_integer(v, ctx, path))
   elseif t == "boolean" then
     if type(v) ~= "boolean" then
       misuse(ctx, "parameter '%s' must be a boolean (got %s)", path, typename(v))
@@ -121,7 +122,7 @@ function encode(buf, v, def, ctx, path)
     buf[#buf + 1] = v and "true" or "false"
   elseif t == "number" or t == "double" or t == "float" or t == "timestamp" then
     -- rest-json and json 1.1 send timestamps as UNIX seconds.
-    local s = type(v) == "number" and query.format_number(v)
+    local s = type(v) == "number" and common.format_number(v)
     if not s then misuse(ctx, "parameter '%s' must be a finite number (got %s)", path, typename(v)) end
     buf[#buf + 1] = s
   else
@@ -140,46 +141,23 @@ end
 ---------------------------------------------------------------------------------------
 -- JSON decoding
 
-local decoder = cjson.new()
-decoder.decode_invalid_numbers(false)
-
-local function normalize(v)
-  if type(v) == "table" then
-    for k, x in pairs(v) do
-      if x == cjson.null then
-        -- Drop null members; keep null array elements (a hole would end the list).
-        if math.type(k) ~= "integer" then v[k] = nil end
-      else
-        v[k] = normalize(x)
-      end
-    end
-    return v
-  elseif math.type(v) == "float" then
-    return math.tointeger(v) or v
-  end
-  return v
-end
-
---- Decode a JSON object body: table, or nil, message. Never raises.
-function M.json_decode(body)
-  if type(body) ~= "string" then return nil, "response body is not a string" end
-  local ok, v, derr = pcall(decoder.decode, body)
-  if not ok then return nil, tostring(v) end
-  if v == nil then return nil, tostring(derr) end
-  if type(v) ~= "table" then return nil, "response body is not a JSON object" end
-  if next(v) ~= nil and query.is_sequence(v) then return nil, "response body is not a JSON object" end
-  return normalize(v)
-end
+--- Decode a JSON object body: table, or nil, message, reason (see
+-- eksegress.protocols.common.json_decode). Never raises.
+M.json_decode = common.json_decode
 
 --- Decode the body of a 2xx JSON response (shared with the json protocol).
 function M.parse_body(svc, opname, resp)
   local body = type(resp) == "table" and resp.body or nil
   if type(body) ~= "string" or body == "" then
-    return query.parse_failure(svc, opname, resp, "empty response body")
+    return common.parse_failure(svc, opname, resp, "empty response body")
   end
-  local out, msg = M.json_decode(body)
+  local out, msg, reason = common.json_decode(body)
   if not out then
-    return query.parse_failure(svc, opname, resp, "malformed JSON response: " .. msg)
+    if reason then
+      return common.parse_failure(svc, opname, resp, "JSON response refused: " .. msg, nil,
+                                  { reason = reason })
+    end
+    return common.parse_failure(svc, opname, resp, "malformed JSON response: " .. msg)
   end
   return out
 end
@@ -265,7 +243,7 @@ local function with_tokens(params, input)
 end
 
 local function render_label(value, def, ctx, member, greedy)
-  local s = query.scalar_text(value, def, ctx, member)
+  local s = common.scalar_text(value, def, ctx, member)
   -- An empty or dot label would change which resource the path names
   -- (DELETE /clusters/ or /clusters/..): never send one.
   if s == "" then misuse(ctx, "parameter '%s' must not be empty", member) end
@@ -278,17 +256,13 @@ end
 
 --- Build a rest-json request (see the module description).
 function M.build(svc, opname, op, params)
-  query.check_op(svc, opname, op)
-  local ctx = svc.name .. " " .. opname
-  if params == nil then params = {} end
-  if type(params) ~= "table" then
-    misuse(ctx, "parameters must be a table (got %s)", typename(params))
-  end
+  local ctx
+  ctx, params = common.begin_build(svc, opname, op, params)
   local input = op.input or {}
   local http = op.http or {}
   local method = http.method or "POST"
-  query.sorted_keys(params, ctx, "") -- string keys only, before anything else
-  query.check_required({ members = input }, params, ctx, nil)
+  common.sorted_keys(params, ctx, "") -- string keys only, before anything else
+  common.check_required({ members = input }, params, ctx, nil)
   params = with_tokens(params, input)
 
   -- Which members go where.
@@ -299,7 +273,7 @@ function M.build(svc, opname, op, params)
   end
   local unknown_to_body = BODY_METHODS[method] or has_body_members
   local body_used = false
-  for _, k in ipairs(query.sorted_keys(params, ctx, "")) do
+  for _, k in ipairs(common.sorted_keys(params, ctx, "")) do
     local v, def = params[k], input[k]
     local loc = def and def.location
     if loc == "uri" then
@@ -307,27 +281,27 @@ function M.build(svc, opname, op, params)
     elseif loc == "querystring" or (not def and not unknown_to_body) then
       local qname = (def and def.name) or k
       local qdef = def
-      if (qdef and qdef.type == "list") or (not qdef and type(v) == "table" and query.is_sequence(v)) then
-        if type(v) ~= "table" or not query.is_sequence(v) then
+      if (qdef and qdef.type == "list") or (not qdef and type(v) == "table" and common.is_sequence(v)) then
+        if type(v) ~= "table" or not common.is_sequence(v) then
           misuse(ctx, "parameter '%s' must be a list (got %s)", k, typename(v))
         end
         for i = 1, #v do
-          qparams[#qparams + 1] = { pct(qname), pct(query.scalar_text(v[i], qdef and qdef.member, ctx,
+          qparams[#qparams + 1] = { pct(qname), pct(common.scalar_text(v[i], qdef and qdef.member, ctx,
                                                                          k .. "[" .. i .. "]")) }
         end
       elseif qdef and qdef.type == "map" then
         if type(v) ~= "table" then misuse(ctx, "parameter '%s' must be a table (got %s)", k, typename(v)) end
-        for _, mk in ipairs(query.sorted_keys(v, ctx, k)) do
-          qparams[#qparams + 1] = { pct(mk), pct(query.scalar_text(v[mk], qdef.value, ctx, k .. "." .. mk)) }
+        for _, mk in ipairs(common.sorted_keys(v, ctx, k)) do
+          qparams[#qparams + 1] = { pct(mk), pct(common.scalar_text(v[mk], qdef.value, ctx, k .. "." .. mk)) }
         end
       else
         if type(v) == "table" then
           misuse(ctx, "parameter '%s' cannot be sent in the query string (got a table)", k)
         end
-        qparams[#qparams + 1] = { pct(qname), pct(query.scalar_text(v, qdef, ctx, k)) }
+        qparams[#qparams + 1] = { pct(qname), pct(common.scalar_text(v, qdef, ctx, k)) }
       end
     elseif loc == "header" then
-      local s = query.scalar_text(v, def, ctx, k)
+      local s = common.scalar_text(v, def, ctx, k)
       if s:find("[\r\n]") then misuse(ctx, "parameter '%s' must not contain a line break", k) end
       headers[#headers + 1] = { def.name or k, s }
     else

@@ -6,6 +6,9 @@
 -- children). Deciding what is a list is this module's job:
 --
 --   * an element whose children are all `<item>` (EC2) or `<member>` (Query) is a list;
+--   * an element known to be a map (`opts.maps[name]`, a Query map such as IAM's
+--     EvalDecisionDetails) is `{ [key] = shaped value }` from its
+--     `<entry><key/><value/></entry>` children (`{}` when it has none);
 --   * a childless element known to be a list (`opts.lists[name]`, or a name ending in
 --     "Set" unless `opts.set_suffix == false`) whose text is blank is an empty list;
 --   * any other element with children is a map from child name to shaped child (a name
@@ -34,8 +37,22 @@ end
 
 local shape_node, shape_map
 
+-- A Query map: <entry><key>k</key><value>v</value></entry> children.
+local function shape_entries(node, opts)
+  local t = {}
+  for i = 1, #node do
+    local e = node[i]
+    local k, v = M.child(e, "key"), M.child(e, "value")
+    if e.name == "entry" and k and #k == 0 then
+      t[k.text] = v and shape_node(v, opts) or ""
+    end
+  end
+  return t
+end
+
 function shape_node(node, opts)
   local n = #node
+  if opts.maps and opts.maps[node.name] then return shape_entries(node, opts) end
   if n == 0 then
     if blank(node.text) and is_list_name(node.name, opts) then return {} end
     return node.text or ""
@@ -72,8 +89,9 @@ local NO_OPTS = {}
 
 --- Shape one element (list, map or string, by the rules above).
 -- @param node an element of the decoder's tree
--- @tparam[opt] table opts `lists` (set of element names that are lists), `set_suffix`
---   (default true: a blank leaf whose name ends in "Set" is an empty list)
+-- @tparam[opt] table opts `lists` (set of element names that are lists), `maps`
+--   (set of element names that are Query maps), `set_suffix` (default true: a
+--   blank leaf whose name ends in "Set" is an empty list)
 function M.shape(node, opts)
   return shape_node(node, opts or NO_OPTS)
 end

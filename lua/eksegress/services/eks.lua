@@ -108,6 +108,7 @@ local M = {
   name = "eks",
   signing_name = "eks",
   endpoint_prefix = "eks",
+  fips_endpoints = { aws = "fips.eks.{region}.{dns}", ["aws-us-gov"] = "eks.{region}.{dns}" },
   protocol = "rest-json",
   protocol_module = "restjson",
   api_version = "2017-11-01",

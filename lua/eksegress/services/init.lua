@@ -44,7 +44,7 @@ local cjson = require "cjson"
 local errors = require "eksegress.errors"
 local M = {}
 
-local NAMES = { "ec2", "eks", "organizations", "sts" }
+local NAMES = { "ec2", "eks", "iam", "organizations", "sts" }
 local KNOWN = {}
 for _, n in ipairs(NAMES) do KNOWN[n] = true end
 

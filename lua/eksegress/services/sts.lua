@@ -21,6 +21,7 @@ local M = {
   name = "sts",
   signing_name = "sts",
   endpoint_prefix = "sts",
+  fips_endpoints = { ["aws-us-gov"] = "sts.{region}.{dns}" },
   protocol = "query",
   protocol_module = "query",
   api_version = "2011-06-15",

@@ -23,12 +23,14 @@ from collections import deque
 from email.utils import formatdate
 from urllib.parse import parse_qsl
 
-from . import admin, ec2, eks, faults as faultsmod, regions, sigv4, sts
+from . import admin, admin_ext, ec2, eks, faults as faultsmod, iam, regions, scp as scpmod, sigv4, sts
 from . import fleet as fleetmod
-from .httpserver import Response
+from .ids import hexid
+from .httpserver import Request, Response
 from .protocols import AwsError, error_response, json_response, kind_error
 
-SERVICES = ("eks", "ec2", "sts", "organizations")
+SERVICES = ("eks", "ec2", "sts", "organizations", "iam")
+GLOBAL_SERVICES = ("iam",)                  # one endpoint, signed for us-east-1
 STATE_FORMAT = "ekssim-state/1"
 _AUTH_QUERY = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
                "X-Amz-Signature", "X-Amz-Security-Token"}
@@ -183,7 +185,7 @@ def service_from_host(host):
     first = labels[0].replace("-fips", "")
     svc = first if first in SERVICES else None
     region = labels[1] if len(labels) > 3 and regions.is_region(labels[1]) else None
-    if svc == "sts" and region is None:
+    if svc in ("sts", "iam") and region is None:
         region = "us-east-1"
     return svc, region
 
@@ -199,6 +201,7 @@ class Simulator(object):
         self.log = RequestLog(log_size)
         self.errlog = log or (lambda msg: None)
         self.creds = sts.CredentialEndpoints(self)
+        self.k8s = None                 # the Kubernetes API listener (k8s.K8sApi), set by ekssim.py
         self._date_cache = (0, "")
         loaded = None
         if state_file and os.path.exists(state_file):
@@ -230,6 +233,9 @@ class Simulator(object):
         self.ec2 = ec2.Ec2Service(self)
         self.sts = sts.StsService(self)
         self.orgs = sts.OrgService(self)
+        self.iam = iam.IamService(self)
+        self.scp_overrides = {}         # account -> scp entry set at runtime (POST /_sim/scp)
+        self._scp_cache = {}
         self.creds._cache = {}
         self.eks.load_fleet(self.fleet, self.state_now())
 
@@ -278,23 +284,46 @@ class Simulator(object):
             self.save_state()
         return cred
 
-    def check_egress_scp(self, ctx, action, key_value, resource):
-        """Evaluate the account's egress-mode SCP (eks-egress-domain.md section 10)."""
-        scp = self.fleet.accounts.get(ctx.account, {}).get("scp") or {}
-        req = scp.get("require_egress_mode")
-        if not req:
+    def scp_entry(self, account):
+        if account in self.scp_overrides:
+            return self.scp_overrides[account]
+        return self.fleet.accounts.get(account, {}).get("scp")
+
+    def set_scp(self, account, entry):
+        """Replace an account's SCP at runtime (None removes it).  Raises ValueError."""
+        if account not in self.fleet.accounts:
+            raise ValueError("unknown account %r" % (account,))
+        if entry is not None:
+            scpmod.validate(account, entry, self.fleet.management_account)
+        with self.lock:
+            self.scp_overrides[account] = entry
+            self._scp_cache.pop(account, None)
+            self.save_state()
+
+    def scp_policies(self, account):
+        pols = self._scp_cache.get(account)
+        if pols is None:
+            pols = self._scp_cache[account] = scpmod.policies(self.scp_entry(account))
+        return pols
+
+    def check_scp(self, ctx, action, resource, extra=None):
+        """Evaluate the account's SCPs for this request; raise AccessDenied in the protocol's shape."""
+        pols = self.scp_policies(ctx.account)
+        if not pols:
             return
         p = ctx.principal
-        for pat in scp.get("exempt_principals", []):
-            if fnmatch.fnmatchcase(p.arn, pat) or (p.role_arn and fnmatch.fnmatchcase(p.role_arn, pat)):
-                return
-        if action == "eks:CreateCluster" or scp.get("variant", "documented") == "documented":
-            deny = key_value != req
-        else:
-            deny = key_value is not None and key_value != req
-        if deny:
-            raise AwsError("AccessDeniedException", "User: %s is not authorized to perform: %s on resource: %s "
-                           "with an explicit deny in a service control policy" % (p.arn, action, resource), 403)
+        context = {"aws:PrincipalArn": p.role_arn or p.arn, "aws:PrincipalAccount": p.account,
+                   "aws:RequestedRegion": ctx.region}
+        context.update(extra or {})
+        why = scpmod.decide(pols, action, resource, context)
+        if why is not None:
+            raise self._denied(ctx, action, resource, why)
+
+    def check_egress_scp(self, ctx, action, key_value, resource):
+        """SCPs for eks:CreateCluster / eks:UpdateClusterConfig: the request context holds
+        eks:controlPlaneEgressMode only when the request carries the field."""
+        extra = {"eks:controlPlaneEgressMode": key_value} if key_value is not None else None
+        self.check_scp(ctx, action, resource, extra)
 
     # ------------------------------------------------------------ persistence
 
@@ -307,6 +336,7 @@ class Simulator(object):
             dyn = {"eks": self.eks.snapshot(),
                    "sessions": [c.to_json() for c in self.sessions.values()],
                    "mutations": self.log.mutations, "state_offset": self.state_offset,
+                   "scp_overrides": self.scp_overrides,
                    "saved_at": time.time()}
             text = '{"format":"%s","fleet":%s,"dynamic":%s}' % (
                 STATE_FORMAT, self._fleet_json, json.dumps(dyn, separators=(",", ":")))
@@ -325,6 +355,7 @@ class Simulator(object):
             c = Credential.from_json(d)
             self.sessions[c.access_key] = c
         self.log.mutations = list(dyn.get("mutations", []))
+        self.scp_overrides = dict(dyn.get("scp_overrides", {}))
 
     # ------------------------------------------------------------ HTTP entry
 
@@ -339,7 +370,7 @@ class Simulator(object):
     def handle(self, req):
         path = req.path
         if path.startswith("/_sim/") or path == "/_sim":
-            resp = admin.handle(self, req)
+            resp = admin_ext.handle(self, req) or admin.handle(self, req)
             resp.headers.append(("Date", self.date_header()))
             return resp
         ctx = Ctx(req)
@@ -371,7 +402,7 @@ class Simulator(object):
             if ctx.op is None:
                 raise kind_error("unknown_operation", service,
                                  "The action %s is not valid for this web service." % (ctx.bad_action or "")
-                                 if service in ("ec2", "sts") else "Unknown operation %s %s" % (req.method, path))
+                                 if service in ("ec2", "sts", "iam") else "Unknown operation %s %s" % (req.method, path))
             self._authorize(ctx)
             dec = self.faults.decide(ctx.op, service)
             if dec.pre == "drop":
@@ -396,7 +427,7 @@ class Simulator(object):
         h = resp.headers
         h.append(("Date", self.date_header()))
         h.append(("x-amzn-RequestId", ctx.request_id))
-        if service in ("ec2", "sts"):
+        if service in ("ec2", "sts", "iam"):
             h.append(("x-amz-request-id", ctx.request_id))
         self._log(ctx, resp)
         return resp
@@ -448,6 +479,8 @@ class Simulator(object):
             return "ec2", None
         if version == "2011-06-15" or action in sts.STS_OPERATIONS:
             return "sts", None
+        if version == "2010-05-08" or action in iam.IAM_OPERATIONS:
+            return "iam", "us-east-1"
         return None, None
 
     def _identify(self, ctx, req, pairs, form):
@@ -472,7 +505,7 @@ class Simulator(object):
             params.update(form)
         ctx.params = params
         action = params.get("Action")
-        valid = ec2.OPERATIONS if svc == "ec2" else sts.STS_OPERATIONS
+        valid = {"ec2": ec2.OPERATIONS, "iam": iam.IAM_OPERATIONS}.get(svc, sts.STS_OPERATIONS)
         if action in valid:
             ctx.op = action
         else:
@@ -493,6 +526,8 @@ class Simulator(object):
             raise kind_error("scope", svc, "Credential should be scoped to a valid region, not '%s'. " % auth.region)
         if auth.service != svc:
             raise kind_error("scope", svc, "Credential should be scoped to correct service: '%s'. " % svc)
+        if svc in GLOBAL_SERVICES and auth.region != "us-east-1":
+            raise kind_error("scope", svc, "Credential should be scoped to a valid region. ")
         cred = self.lookup(auth.access_key)
         if cred is None:
             raise kind_error("unknown_key", svc)
@@ -532,7 +567,8 @@ class Simulator(object):
         if svc == "eks" and ctx.cluster:
             resource = "arn:aws:eks:%s:%s:cluster/%s" % (ctx.region, ctx.account, ctx.cluster)
         why = None
-        if svc != "organizations" and ctx.op != "GetCallerIdentity" and self.fleet.scp_denied(ctx.account, ctx.region):
+        if svc not in ("organizations",) + GLOBAL_SERVICES and ctx.op != "GetCallerIdentity" and \
+                self.fleet.scp_denied(ctx.account, ctx.region):
             why = "with an explicit deny in a service control policy"
         else:
             for pat in p.deny:
@@ -540,14 +576,22 @@ class Simulator(object):
                     why = "with an explicit deny in an identity-based policy"
                     break
         if why is None:
+            # the egress-mode key is only known once EKS has read the body: those two check later
+            if action not in ("eks:CreateCluster", "eks:UpdateClusterConfig") and ctx.op != "GetCallerIdentity":
+                self.check_scp(ctx, action, resource)
             return
+        raise self._denied(ctx, action, resource, why)
+
+    def _denied(self, ctx, action, resource, why):
+        p = ctx.principal
+        svc = ctx.service
         if svc == "ec2":
             msg = ("You are not authorized to perform this operation. User: %s is not authorized to perform: %s %s. "
                    "Encoded authorization failure message: %s" % (p.arn, action, why,
-                                                                  fleetmod.hexid(48, "authz", action, p.arn)))
+                                                                  hexid(48, "authz", action, p.arn)))
         else:
             msg = "User: %s is not authorized to perform: %s on resource: %s %s" % (p.arn, action, resource, why)
-        raise kind_error("access_denied", svc, msg)
+        return kind_error("access_denied", svc, msg)
 
     def _call(self, ctx):
         svc = ctx.service
@@ -559,7 +603,35 @@ class Simulator(object):
                 return self.ec2.call(ctx)
             if svc == "sts":
                 return self.sts.call(ctx)
+            if svc == "iam":
+                return self.iam.call(ctx)
             return self.orgs.call(ctx)
+
+    # ------------------------------------------------------------ EKS tokens
+
+    def verify_presigned_sts(self, host, raw_query, extra_headers):
+        """Verify a presigned STS GetCallerIdentity request as STS would (what EKS's authenticator
+        asks STS to do with a token's URL).  The principal, or None when STS would refuse it."""
+        req = Request()
+        req.method = "GET"
+        req.path = "/"
+        req.raw_query = raw_query
+        req.headers = {"host": [host]}
+        req.headers.update(extra_headers)
+        ctx = Ctx(req)
+        ctx.now = self.now()
+        pairs = sigv4.split_query(raw_query)
+        try:
+            auth = sigv4.parse(pairs, req.headers)
+            if auth is None or auth.service != "sts":
+                return None
+            ctx.service = "sts"
+            ctx.op = "GetCallerIdentity"
+            ctx.region = auth.region
+            self._authenticate(ctx, req, pairs, auth, None)
+        except (sigv4.SigError, AwsError):
+            return None
+        return ctx.principal
 
     # ------------------------------------------------------------ logging
 

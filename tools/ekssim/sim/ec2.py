@@ -12,17 +12,17 @@ import fnmatch
 import hashlib
 import json
 
-from . import fleet as fleetmod
-from . import regions
+from . import network, regions
+from .ids import h16
 from .protocols import AwsError, ec2_response
 
 
 def _tag_values(o, key):
-    return [t["value"] for t in o.get("tagSet", []) if t["key"] == key]
+    return [t["value"] for t in o.get("tagSet", []) if t.get("key") == key]
 
 
 def _tag_keys(o):
-    return [t["key"] for t in o.get("tagSet", [])]
+    return [t["key"] for t in o.get("tagSet", []) if "key" in t]
 
 
 def _b(v):
@@ -30,82 +30,91 @@ def _b(v):
 
 
 def _s(v):
-    return [] if v is None else [str(v)]
+    return [] if v is None else [_b(v) if isinstance(v, bool) else str(v)]
+
+
+def _f(*path):
+    """A filter getter for the value at a path of keys (missing fields match nothing)."""
+    def get(o):
+        for k in path:
+            if not isinstance(o, dict):
+                return []
+            o = o.get(k)
+        return _s(o)
+    return get
+
+
+def _fl(list_key, *path):
+    """A filter getter over every item of a list field."""
+    inner = _f(*path)
+
+    def get(o):
+        out = []
+        for item in o.get(list_key) or []:
+            out.extend(inner(item) if path else _s(item))
+        return out
+    return get
 
 
 # filter name -> getter(obj) -> list of strings, per resource kind
 F_SUBNET = {
-    "subnet-id": lambda o: [o["subnetId"]], "vpc-id": lambda o: [o["vpcId"]],
-    "availability-zone": lambda o: [o["availabilityZone"]], "availabilityZone": lambda o: [o["availabilityZone"]],
-    "availability-zone-id": lambda o: [o["availabilityZoneId"]],
-    "availabilityZoneId": lambda o: [o["availabilityZoneId"]],
-    "available-ip-address-count": lambda o: [str(o["availableIpAddressCount"])],
-    "cidr-block": lambda o: [o["cidrBlock"]], "cidr": lambda o: [o["cidrBlock"]],
-    "cidrBlock": lambda o: [o["cidrBlock"]],
-    "default-for-az": lambda o: [_b(o["defaultForAz"])], "defaultForAz": lambda o: [_b(o["defaultForAz"])],
-    "map-public-ip-on-launch": lambda o: [_b(o["mapPublicIpOnLaunch"])],
-    "state": lambda o: [o["state"]], "owner-id": lambda o: [o["ownerId"]],
-    "subnet-arn": lambda o: [o["subnetArn"]],
-    "ipv6-cidr-block-association.ipv6-cidr-block":
-        lambda o: [a["ipv6CidrBlock"] for a in o["ipv6CidrBlockAssociationSet"]],
-    "ipv6-cidr-block-association.state":
-        lambda o: [a["ipv6CidrBlockState"]["state"] for a in o["ipv6CidrBlockAssociationSet"]],
+    "subnet-id": _f("subnetId"), "vpc-id": _f("vpcId"),
+    "availability-zone": _f("availabilityZone"), "availabilityZone": _f("availabilityZone"),
+    "availability-zone-id": _f("availabilityZoneId"), "availabilityZoneId": _f("availabilityZoneId"),
+    "available-ip-address-count": _f("availableIpAddressCount"),
+    "cidr-block": _f("cidrBlock"), "cidr": _f("cidrBlock"), "cidrBlock": _f("cidrBlock"),
+    "default-for-az": _f("defaultForAz"), "defaultForAz": _f("defaultForAz"),
+    "map-public-ip-on-launch": _f("mapPublicIpOnLaunch"),
+    "state": _f("state"), "owner-id": _f("ownerId"), "subnet-arn": _f("subnetArn"),
+    "ipv6-cidr-block-association.ipv6-cidr-block": _fl("ipv6CidrBlockAssociationSet", "ipv6CidrBlock"),
+    "ipv6-cidr-block-association.state": _fl("ipv6CidrBlockAssociationSet", "ipv6CidrBlockState", "state"),
 }
-
-
-def _routes(o, key):
-    return [r[key] for r in o["routeSet"] if key in r]
-
 
 F_RTB = {
-    "route-table-id": lambda o: [o["routeTableId"]], "vpc-id": lambda o: [o["vpcId"]],
-    "owner-id": lambda o: [o["ownerId"]],
-    "association.subnet-id": lambda o: [a["subnetId"] for a in o["associationSet"] if "subnetId" in a],
-    "association.main": lambda o: ["true" if any(a["main"] for a in o["associationSet"]) else "false"],
-    "association.route-table-association-id": lambda o: [a["routeTableAssociationId"] for a in o["associationSet"]],
-    "association.route-table-id": lambda o: [a["routeTableId"] for a in o["associationSet"]],
-    "association.gateway-id": lambda o: [a["gatewayId"] for a in o["associationSet"] if "gatewayId" in a],
-    "route.destination-cidr-block": lambda o: _routes(o, "destinationCidrBlock"),
-    "route.destination-ipv6-cidr-block": lambda o: _routes(o, "destinationIpv6CidrBlock"),
-    "route.destination-prefix-list-id": lambda o: _routes(o, "destinationPrefixListId"),
-    "route.gateway-id": lambda o: _routes(o, "gatewayId"),
-    "route.nat-gateway-id": lambda o: _routes(o, "natGatewayId"),
-    "route.transit-gateway-id": lambda o: _routes(o, "transitGatewayId"),
-    "route.egress-only-internet-gateway-id": lambda o: _routes(o, "egressOnlyInternetGatewayId"),
-    "route.instance-id": lambda o: _routes(o, "instanceId"),
-    "route.vpc-peering-connection-id": lambda o: _routes(o, "vpcPeeringConnectionId"),
-    "route.state": lambda o: _routes(o, "state"), "route.origin": lambda o: _routes(o, "origin"),
+    "route-table-id": _f("routeTableId"), "vpc-id": _f("vpcId"), "owner-id": _f("ownerId"),
+    "association.subnet-id": _fl("associationSet", "subnetId"),
+    "association.main": lambda o: [_b(any(a.get("main") for a in o.get("associationSet", [])))],
+    "association.route-table-association-id": _fl("associationSet", "routeTableAssociationId"),
+    "association.route-table-id": _fl("associationSet", "routeTableId"),
+    "association.gateway-id": _fl("associationSet", "gatewayId"),
 }
+for _k, _w in (("destination-cidr-block", "destinationCidrBlock"), ("destination-ipv6-cidr-block",
+               "destinationIpv6CidrBlock"), ("destination-prefix-list-id", "destinationPrefixListId"),
+               ("gateway-id", "gatewayId"), ("nat-gateway-id", "natGatewayId"),
+               ("transit-gateway-id", "transitGatewayId"),
+               ("egress-only-internet-gateway-id", "egressOnlyInternetGatewayId"), ("instance-id", "instanceId"),
+               ("vpc-peering-connection-id", "vpcPeeringConnectionId"), ("state", "state"), ("origin", "origin")):
+    F_RTB["route." + _k] = _fl("routeSet", _w)
 
 F_NAT = {
-    "nat-gateway-id": lambda o: [o["natGatewayId"]], "state": lambda o: [o["state"]],
-    "subnet-id": lambda o: [o["subnetId"]], "vpc-id": lambda o: [o["vpcId"]],
+    "nat-gateway-id": _f("natGatewayId"), "state": _f("state"), "subnet-id": _f("subnetId"), "vpc-id": _f("vpcId"),
 }
 
 F_ACL = {
-    "network-acl-id": lambda o: [o["networkAclId"]], "vpc-id": lambda o: [o["vpcId"]],
-    "default": lambda o: [_b(o["default"])], "owner-id": lambda o: [o["ownerId"]],
-    "association.subnet-id": lambda o: [a["subnetId"] for a in o["associationSet"]],
-    "association.association-id": lambda o: [a["networkAclAssociationId"] for a in o["associationSet"]],
-    "association.network-acl-id": lambda o: [a["networkAclId"] for a in o["associationSet"]],
-    "entry.rule-number": lambda o: [str(e["ruleNumber"]) for e in o["entrySet"]],
-    "entry.protocol": lambda o: [e["protocol"] for e in o["entrySet"]],
-    "entry.rule-action": lambda o: [e["ruleAction"] for e in o["entrySet"]],
-    "entry.egress": lambda o: [_b(e["egress"]) for e in o["entrySet"]],
-    "entry.cidr": lambda o: [e["cidrBlock"] for e in o["entrySet"] if "cidrBlock" in e],
-    "entry.ipv6-cidr": lambda o: [e["ipv6CidrBlock"] for e in o["entrySet"] if "ipv6CidrBlock" in e],
+    "network-acl-id": _f("networkAclId"), "vpc-id": _f("vpcId"), "default": _f("default"),
+    "owner-id": _f("ownerId"),
+    "association.subnet-id": _fl("associationSet", "subnetId"),
+    "association.association-id": _fl("associationSet", "networkAclAssociationId"),
+    "association.network-acl-id": _fl("associationSet", "networkAclId"),
+    "entry.rule-number": _fl("entrySet", "ruleNumber"), "entry.protocol": _fl("entrySet", "protocol"),
+    "entry.rule-action": _fl("entrySet", "ruleAction"), "entry.egress": _fl("entrySet", "egress"),
+    "entry.cidr": _fl("entrySet", "cidrBlock"), "entry.ipv6-cidr": _fl("entrySet", "ipv6CidrBlock"),
+    "entry.port-range.from": _fl("entrySet", "portRange", "from"),
+    "entry.port-range.to": _fl("entrySet", "portRange", "to"),
 }
 
 
 def _perm_vals(o, key, sub):
     out = []
-    for p in o[key]:
+    for p in o.get(key) or []:
         if sub == "cidr":
-            out.extend(r["cidrIp"] for r in p["ipRanges"])
+            out.extend(r["cidrIp"] for r in p.get("ipRanges", []))
         elif sub == "ipv6-cidr":
-            out.extend(r["cidrIpv6"] for r in p["ipv6Ranges"])
+            out.extend(r["cidrIpv6"] for r in p.get("ipv6Ranges", []))
         elif sub == "group-id":
-            out.extend(g["groupId"] for g in p["groups"])
+            out.extend(g["groupId"] for g in p.get("groups", []))
+        elif sub == "prefix-list-id":
+            out.extend(r["prefixListId"] for r in p.get("prefixListIds", []))
         elif sub == "protocol":
             out.append(p["ipProtocol"])
         elif sub == "from-port" and "fromPort" in p:
@@ -116,74 +125,89 @@ def _perm_vals(o, key, sub):
 
 
 F_SG = {
-    "group-id": lambda o: [o["groupId"]], "group-name": lambda o: [o["groupName"]],
-    "vpc-id": lambda o: [o["vpcId"]], "owner-id": lambda o: [o["ownerId"]],
-    "description": lambda o: [o["groupDescription"]],
+    "group-id": _f("groupId"), "group-name": _f("groupName"), "vpc-id": _f("vpcId"), "owner-id": _f("ownerId"),
+    "description": _f("groupDescription"),
 }
-for _sub in ("cidr", "ipv6-cidr", "group-id", "protocol", "from-port", "to-port"):
+for _sub in ("cidr", "ipv6-cidr", "group-id", "prefix-list-id", "protocol", "from-port", "to-port"):
     F_SG["ip-permission." + _sub] = (lambda s: lambda o: _perm_vals(o, "ipPermissions", s))(_sub)
     F_SG["egress.ip-permission." + _sub] = (lambda s: lambda o: _perm_vals(o, "ipPermissionsEgress", s))(_sub)
 
-F_SGR = {
-    "group-id": lambda o: [o["groupId"]], "security-group-rule-id": lambda o: [o["securityGroupRuleId"]],
-}
+F_SGR = {"group-id": _f("groupId"), "security-group-rule-id": _f("securityGroupRuleId")}
 
 F_VPC = {
-    "vpc-id": lambda o: [o["vpcId"]], "cidr": lambda o: [o["cidrBlock"]],
-    "cidr-block-association.cidr-block": lambda o: [a["cidrBlock"] for a in o["cidrBlockAssociationSet"]],
-    "dhcp-options-id": lambda o: [o["dhcpOptionsId"]], "is-default": lambda o: [_b(o["isDefault"])],
-    "state": lambda o: [o["state"]], "owner-id": lambda o: [o["ownerId"]],
-    "ipv6-cidr-block-association.ipv6-cidr-block":
-        lambda o: [a["ipv6CidrBlock"] for a in o["ipv6CidrBlockAssociationSet"]],
+    "vpc-id": _f("vpcId"), "cidr": _f("cidrBlock"),
+    "cidr-block-association.cidr-block": _fl("cidrBlockAssociationSet", "cidrBlock"),
+    "dhcp-options-id": _f("dhcpOptionsId"), "is-default": _f("isDefault"), "state": _f("state"),
+    "owner-id": _f("ownerId"),
+    "ipv6-cidr-block-association.ipv6-cidr-block": _fl("ipv6CidrBlockAssociationSet", "ipv6CidrBlock"),
 }
 
 F_DOPT = {
-    "dhcp-options-id": lambda o: [o["dhcpOptionsId"]], "owner-id": lambda o: [o["ownerId"]],
-    "key": lambda o: [c["key"] for c in o["dhcpConfigurationSet"]],
-    "value": lambda o: [v["value"] for c in o["dhcpConfigurationSet"] for v in c["valueSet"]],
+    "dhcp-options-id": _f("dhcpOptionsId"), "owner-id": _f("ownerId"),
+    "key": _fl("dhcpConfigurationSet", "key"),
+    "value": lambda o: [v["value"] for c in o.get("dhcpConfigurationSet", []) for v in c.get("valueSet", [])],
 }
 
 F_ENI = {
-    "network-interface-id": lambda o: [o["networkInterfaceId"]], "description": lambda o: [o["description"]],
-    "vpc-id": lambda o: [o["vpcId"]], "subnet-id": lambda o: [o["subnetId"]],
-    "group-id": lambda o: [g["groupId"] for g in o["groupSet"]],
-    "group-name": lambda o: [g["groupName"] for g in o["groupSet"]],
-    "status": lambda o: [o["status"]], "requester-managed": lambda o: [_b(o["requesterManaged"])],
-    "requester-id": lambda o: [o["requesterId"]], "interface-type": lambda o: [o["interfaceType"]],
-    "availability-zone": lambda o: [o["availabilityZone"]], "owner-id": lambda o: [o["ownerId"]],
-    "private-ip-address": lambda o: [o["privateIpAddress"]],
-    "addresses.private-ip-address": lambda o: [a["privateIpAddress"] for a in o["privateIpAddressesSet"]],
-    "mac-address": lambda o: [o["macAddress"]],
+    "network-interface-id": _f("networkInterfaceId"), "description": _f("description"), "vpc-id": _f("vpcId"),
+    "subnet-id": _f("subnetId"), "group-id": _fl("groupSet", "groupId"), "group-name": _fl("groupSet", "groupName"),
+    "status": _f("status"), "requester-managed": _f("requesterManaged"), "requester-id": _f("requesterId"),
+    "interface-type": _f("interfaceType"), "availability-zone": _f("availabilityZone"), "owner-id": _f("ownerId"),
+    "private-ip-address": _f("privateIpAddress"), "mac-address": _f("macAddress"),
+    "addresses.private-ip-address": _fl("privateIpAddressesSet", "privateIpAddress"),
+    "source-dest-check": _f("sourceDestCheck"),
+    "attachment.instance-id": _f("attachment", "instanceId"),
+    "attachment.instance-owner-id": _f("attachment", "instanceOwnerId"),
+    "attachment.attachment-id": _f("attachment", "attachmentId"), "attachment.status": _f("attachment", "status"),
+    "attachment.device-index": _f("attachment", "deviceIndex"),
+    "association.public-ip": _f("association", "publicIp"),
 }
 
 F_VPCE = {
-    "vpc-endpoint-id": lambda o: [o["vpcEndpointId"]], "vpc-id": lambda o: [o["vpcId"]],
-    "service-name": lambda o: [o["serviceName"]], "vpc-endpoint-type": lambda o: [o["vpcEndpointType"]],
-    "vpc-endpoint-state": lambda o: [o["state"]],
-    "ip-address-type": lambda o: _s(o.get("ipAddressType")),
+    "vpc-endpoint-id": _f("vpcEndpointId"), "vpc-id": _f("vpcId"), "service-name": _f("serviceName"),
+    "vpc-endpoint-type": _f("vpcEndpointType"), "vpc-endpoint-state": _f("state"),
+    "ip-address-type": _f("ipAddressType"),
 }
 
 F_EIGW = {
-    "egress-only-internet-gateway-id": lambda o: [o["egressOnlyInternetGatewayId"]],
-    "attachment.vpc-id": lambda o: [a["vpcId"] for a in o["attachmentSet"]],
-    "attachment.state": lambda o: [a["state"] for a in o["attachmentSet"]],
+    "egress-only-internet-gateway-id": _f("egressOnlyInternetGatewayId"),
+    "attachment.vpc-id": _fl("attachmentSet", "vpcId"), "attachment.state": _fl("attachmentSet", "state"),
 }
 
-F_TGW = {
-    "transit-gateway-id": lambda o: [o["transitGatewayId"]], "state": lambda o: [o["state"]],
-    "owner-id": lambda o: [o["ownerId"]],
-}
+F_TGW = {"transit-gateway-id": _f("transitGatewayId"), "state": _f("state"), "owner-id": _f("ownerId")}
 
 F_TGWA = {
-    "transit-gateway-attachment-id": lambda o: [o["transitGatewayAttachmentId"]],
-    "transit-gateway-id": lambda o: [o["transitGatewayId"]], "vpc-id": lambda o: [o["vpcId"]],
-    "state": lambda o: [o["state"]], "vpc-owner-id": lambda o: [o["vpcOwnerId"]],
+    "transit-gateway-attachment-id": _f("transitGatewayAttachmentId"), "transit-gateway-id": _f("transitGatewayId"),
+    "vpc-id": _f("vpcId"), "state": _f("state"), "vpc-owner-id": _f("vpcOwnerId"),
 }
 
 F_IGW = {
-    "internet-gateway-id": lambda o: [o["internetGatewayId"]], "owner-id": lambda o: [o["ownerId"]],
-    "attachment.vpc-id": lambda o: [a["vpcId"] for a in o["attachmentSet"]],
-    "attachment.state": lambda o: [a["state"] for a in o["attachmentSet"]],
+    "internet-gateway-id": _f("internetGatewayId"), "owner-id": _f("ownerId"),
+    "attachment.vpc-id": _fl("attachmentSet", "vpcId"), "attachment.state": _fl("attachmentSet", "state"),
+}
+
+F_INSTANCE = {
+    "instance-id": _f("instanceId"), "vpc-id": _f("vpcId"), "subnet-id": _f("subnetId"),
+    "instance-state-name": _f("instanceState", "name"), "instance-state-code": _f("instanceState", "code"),
+    "instance-type": _f("instanceType"), "availability-zone": _f("placement", "availabilityZone"),
+    "private-ip-address": _f("privateIpAddress"), "ip-address": _f("ipAddress"),
+    "source-dest-check": _f("sourceDestCheck"), "image-id": _f("imageId"),
+    "reservation-id": _f("_reservation"), "owner-id": _f("_owner"),
+    "instance.group-id": _fl("groupSet", "groupId"), "group-id": _fl("groupSet", "groupId"),
+    "network-interface.network-interface-id": _fl("networkInterfaceSet", "networkInterfaceId"),
+    "network-interface.subnet-id": _fl("networkInterfaceSet", "subnetId"),
+    "network-interface.vpc-id": _fl("networkInterfaceSet", "vpcId"),
+    "network-interface.source-dest-check": _fl("networkInterfaceSet", "sourceDestCheck"),
+    "network-interface.addresses.private-ip-address": _fl("networkInterfaceSet", "privateIpAddress"),
+}
+
+F_PREFIX_LIST = {"prefix-list-id": _f("prefixListId"), "prefix-list-name": _f("prefixListName"),
+                 "owner-id": _f("ownerId")}
+
+F_FLOW_LOG = {
+    "resource-id": _f("resourceId"), "flow-log-id": _f("flowLogId"), "log-group-name": _f("logGroupName"),
+    "traffic-type": _f("trafficType"), "deliver-log-status": _f("deliverLogsStatus"),
+    "log-destination-type": _f("logDestinationType"),
 }
 
 
@@ -246,9 +270,18 @@ OPS = {
     "DescribeInternetGateways": Op("internet_gateways", "internetGatewaySet", ["InternetGatewayId"], "igw-",
                                    ("InvalidInternetGatewayID.NotFound",
                                     "The internetGateway ID '%s' does not exist"), F_IGW, ids_with_max=False),
+    "DescribeInstances": Op("instances", "reservationSet", ["InstanceId"], "i-",
+                            ("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist"), F_INSTANCE,
+                            ids_with_max=False),
+    "DescribeManagedPrefixLists": Op("prefix_lists", "prefixListSet", ["PrefixListId"], "pl-",
+                                     ("InvalidPrefixListID.NotFound", "The prefix list ID '%s' does not exist."),
+                                     F_PREFIX_LIST, (1, 100)),
+    "DescribeFlowLogs": Op("flow_logs", "flowLogSet", ["FlowLogId"], "fl-",
+                           ("InvalidFlowLogId.NotFound", "These flow log ids in the input list are not found: "
+                                                         "[TotalCount: 1] %s"), F_FLOW_LOG, (1, 1000)),
 }
 
-OPERATIONS = sorted(list(OPS) + ["DescribeVpcAttribute", "DescribeRegions"])
+OPERATIONS = sorted(list(OPS) + ["DescribeVpcAttribute", "DescribeRegions", "GetManagedPrefixListEntries"])
 
 
 def _get_list(params, prefix):
@@ -279,6 +312,52 @@ def _get_filters(params):
             raise AwsError("InvalidParameterValue", "The filter 'null' is invalid", 400)
         out.append((name, [v for _, v in sorted(vals)]))
     return out
+
+
+def _max_results(p, rng):
+    """MaxResults within the operation's range, or None (everything in one page)."""
+    raw = p.get("MaxResults")
+    if raw is None:
+        return None
+    try:
+        mr = int(raw)
+    except ValueError:
+        raise AwsError("InvalidParameterValue", "Invalid value '%s' for maxResults" % raw, 400)
+    lo, hi = rng
+    if mr < lo or mr > hi:
+        raise AwsError("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. "
+                       "Expecting a value %s %d." % (mr, "greater than" if mr < lo else "less than",
+                                                    lo if mr < lo else hi), 400)
+    return mr
+
+
+def _paginate(p, items, mr, fingerprint):
+    """(page, next token or None); tokens are bound to the request that made them."""
+    start = 0
+    fp = hashlib.sha1(json.dumps(fingerprint).encode()).hexdigest()[:12]
+    tok = p.get("NextToken")
+    if tok:
+        try:
+            d = json.loads(base64.b64decode(tok.encode(), validate=True).decode())
+            start = int(d["o"])
+            if d["f"] != fp or start < 0:
+                raise ValueError
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise AwsError("InvalidPaginationToken", "The specified pagination token is not valid or is "
+                           "expired.", 400)
+    if mr is None:
+        return items[start:], None
+    nxt = None
+    if start + mr < len(items):
+        nxt = base64.b64encode(json.dumps({"o": start + mr, "f": fp}).encode()).decode()
+    return items[start:start + mr], nxt
+
+
+def _page_response(ctx, list_el, page, token):
+    out = {list_el: page}
+    if token:
+        out["nextToken"] = token
+    return ec2_response(ctx.op, ctx.request_id, out)
 
 
 def _matcher(values):
@@ -313,7 +392,7 @@ def _sg_rules(sg):
                       [("referencedGroupInfo", g["groupId"]) for g in p["groups"]] + \
                       [("prefixListId", r["prefixListId"]) for r in p["prefixListIds"]]
             for kind, val in targets:
-                r = {"securityGroupRuleId": "sgr-0" + fleetmod.h16("sgr", sg["groupId"], egress, pi, val),
+                r = {"securityGroupRuleId": "sgr-0" + h16("sgr", sg["groupId"], egress, pi, val),
                      "groupId": sg["groupId"], "groupOwnerId": sg["ownerId"], "isEgress": egress,
                      "ipProtocol": proto, "fromPort": fp, "toPort": tp}
                 if kind == "referencedGroupInfo":
@@ -342,21 +421,26 @@ class Ec2Service(object):
 
     def _build(self, account, region):
         fl = self.sim.fleet
-        st = fleetmod.RegionStore(account, region)
+        st = network.RegionStore(account, region)
         st.index = {}
         ctime = "2024-01-15T10:00:00.000Z"
+        for pl in network.aws_prefix_lists(region):
+            st.prefix_lists[pl["prefixListId"]] = pl
         acct = fl.accounts.get(account)
         if acct is not None:
             peers = {}
             nets = [n for n in acct.get("networks", []) if n["region"] == region]
             for n in nets:
-                fleetmod.expand_network(st, n, ctime)
+                network.expand_network(st, n, ctime)
                 peers[n["name"]] = n
             for c in acct.get("clusters", []):
                 if c["region"] == region and "subnets_other_vpc" in c.get("defects", []):
-                    peer = fleetmod.peer_network(peers[c["network"]])
+                    peer = network.peer_network(peers[c["network"]])
                     if peer["name"] not in st.layouts:
-                        fleetmod.expand_network(st, peer, ctime)
+                        network.expand_network(st, peer, ctime)
+        for iid, inst in st.instances.items():
+            inst["_reservation"] = "r-0%s" % h16("reservation", iid)
+            inst["_owner"] = account
         for rec in self.sim.eks.records(account, region):
             self._add_cluster_resources(st, rec)
         return st
@@ -367,19 +451,21 @@ class Ec2Service(object):
 
     def _add_cluster_resources(self, st, rec):
         lay = st.layouts.get(rec.get("network")) if rec.get("network") else None
-        sg = fleetmod.cluster_security_group(st.account, st.region, rec, lay, rec["ip_family"] == "ipv6")
-        sg["vpcId"] = rec["vpc_id"]
-        st.security_groups[sg["groupId"]] = sg
-        for eni in fleetmod.cluster_enis(st.account, st.region, rec, st.subnets):
+        if not rec.get("cluster_sg_stated"):
+            sg = network.cluster_security_group(st.account, st.region, rec, lay, rec["ip_family"] == "ipv6")
+            sg["vpcId"] = rec["vpc_id"]
+            st.security_groups[sg["groupId"]] = sg
+        for eni in network.cluster_enis(st.account, st.region, rec, st.subnets):
             for g in eni["groupSet"]:
                 grp = st.security_groups.get(g["groupId"])
-                if grp is not None:
+                if grp is not None and "groupName" in grp:
                     g["groupName"] = grp["groupName"]
             st.network_interfaces[eni["networkInterfaceId"]] = eni
         self._invalidate(st, "security_groups", "network_interfaces", "sg_rules")
 
     def _remove_cluster_resources(self, st, rec):
-        st.security_groups.pop(rec["cluster_sg"], None)
+        if not rec.get("cluster_sg_stated"):
+            st.security_groups.pop(rec["cluster_sg"], None)
         for eid in [e for e, o in st.network_interfaces.items() if o.get("_cluster") == rec["name"]]:
             del st.network_interfaces[eid]
         self._invalidate(st, "security_groups", "network_interfaces", "sg_rules")
@@ -414,6 +500,8 @@ class Ec2Service(object):
         st = self.store(ctx.account, ctx.region)
         if ctx.op == "DescribeVpcAttribute":
             return self.describe_vpc_attribute(ctx, st)
+        if ctx.op == "GetManagedPrefixListEntries":
+            return self.prefix_list_entries(ctx, st)
         return self.describe(ctx, st, OPS[ctx.op])
 
     def _items(self, st, kind):
@@ -435,7 +523,8 @@ class Ec2Service(object):
             if name not in op.filters or any("*" in v or "?" in v for v in values):
                 continue
             if name not in ("vpc-id", "subnet-id", "association.subnet-id", "group-id", "description",
-                            "attachment.vpc-id", "transit-gateway-id", "dhcp-options-id"):
+                            "attachment.vpc-id", "transit-gateway-id", "dhcp-options-id", "instance-id",
+                            "resource-id", "attachment.instance-id"):
                 continue
             idx_all = st.index.setdefault(op.kind, {})
             idx = idx_all.get(name)
@@ -471,23 +560,11 @@ class Ec2Service(object):
         for name, _ in filters:
             if name not in op.filters and not name.startswith("tag:") and name != "tag-key":
                 raise AwsError("InvalidParameterValue", "The filter '%s' is invalid" % name, 400)
-        max_results = p.get("MaxResults")
-        if max_results is not None:
-            try:
-                mr = int(max_results)
-            except ValueError:
-                raise AwsError("InvalidParameterValue", "Invalid value '%s' for maxResults" % max_results, 400)
-            lo, hi = op.max_range
-            if mr < lo or mr > hi:
-                raise AwsError("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. "
-                               "Expecting a value %s %d." % (mr, "greater than" if mr < lo else "less than",
-                                                            lo if mr < lo else hi), 400)
-            if (ids or names) and not op.ids_with_max:
-                pname = op.id_params[0][:1].lower() + op.id_params[0][1:] + "s"
-                raise AwsError("InvalidParameterCombination", "The parameter %s cannot be used with the "
-                               "parameter maxResults" % pname, 400)
-        else:
-            mr = None
+        mr = _max_results(p, op.max_range)
+        if mr is not None and (ids or names) and not op.ids_with_max:
+            pname = op.id_params[0][:1].lower() + op.id_params[0][1:] + "s"
+            raise AwsError("InvalidParameterCombination", "The parameter %s cannot be used with the "
+                           "parameter maxResults" % pname, 400)
         if ids or names:
             cands = []
             for i in ids:
@@ -519,27 +596,30 @@ class Ec2Service(object):
             else:
                 g = op.filters[name]
                 cands = [o for o in cands if m(g(o))]
-        start = 0
-        fp = hashlib.sha1(json.dumps([ctx.op, ids, names, filters]).encode()).hexdigest()[:12]
-        tok = p.get("NextToken")
-        if tok:
-            try:
-                d = json.loads(base64.b64decode(tok.encode(), validate=True).decode())
-                start = int(d["o"])
-                if d["f"] != fp or start < 0:
-                    raise ValueError
-            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-                raise AwsError("InvalidPaginationToken", "The specified pagination token is not valid or is "
-                               "expired.", 400)
-        out = {}
-        if mr is not None:
-            page = cands[start:start + mr]
-            out[op.list_el] = page
-            if start + mr < len(cands):
-                out["nextToken"] = base64.b64encode(json.dumps({"o": start + mr, "f": fp}).encode()).decode()
-        else:
-            out[op.list_el] = cands[start:]
-        return ec2_response(ctx.op, ctx.request_id, out)
+        page, token = _paginate(p, cands, mr, [ctx.op, ids, names, filters])
+        if op.kind == "instances":
+            # one reservation per instance, as for instances launched one at a time
+            page = [{"reservationId": o["_reservation"], "ownerId": o["_owner"], "groupSet": [],
+                     "instancesSet": [o]} for o in page]
+        return _page_response(ctx, op.list_el, page, token)
+
+    def prefix_list_entries(self, ctx, st):
+        p = ctx.params
+        pid = p.get("PrefixListId")
+        if not pid:
+            raise AwsError("MissingParameter", "The request must contain the parameter PrefixListId", 400)
+        pl = st.prefix_lists.get(pid)
+        if pl is None:
+            if not pid.startswith("pl-"):
+                raise AwsError("InvalidPrefixListID.Malformed", 'Invalid id: "%s"' % pid, 400)
+            raise AwsError("InvalidPrefixListID.NotFound", "The prefix list ID '%s' does not exist." % pid, 400)
+        tv = p.get("TargetVersion")
+        if tv is not None and tv != str(pl.get("version", 1)):
+            raise AwsError("InvalidParameterValue", "The specified version %s of prefix list %s does not exist."
+                           % (tv, pid), 400)
+        mr = _max_results(p, (1, 100))
+        page, token = _paginate(p, pl.get("_entries", []), mr, ["GetManagedPrefixListEntries", pid])
+        return _page_response(ctx, "entrySet", page, token)
 
     def describe_vpc_attribute(self, ctx, st):
         p = ctx.params

@@ -23,7 +23,8 @@ import uuid
 from urllib.parse import unquote
 
 from . import fleet as fleetmod
-from . import regions
+from . import iamdir, network, regions
+from .ids import h16, hexid, rid
 from .httpserver import Response
 from .protocols import AwsError, json_response
 
@@ -156,7 +157,7 @@ class EksService(object):
         key = (account, region, net["name"])
         lay = self._layouts.get(key)
         if lay is None:
-            lay = fleetmod.network_layout(account, region, net)
+            lay = network.network_layout(account, region, net)
             self._layouts[key] = lay
         return lay
 
@@ -169,16 +170,16 @@ class EksService(object):
         region = c["region"]
         net = fl.networks[(account, region, c["network"])]
         lay = self.layout(account, region, net)
-        subnet_ids = [s["id"] for s in lay["subnets"]]
+        subnet_ids = list(c["subnet_ids"]) if "subnet_ids" in c else [s["id"] for s in lay["subnets"]]
         k = c.get("subnets")
         if isinstance(k, int) and k > 0:
             subnet_ids = subnet_ids[:k]
         defects = list(c.get("defects", []))
         if "subnets_other_vpc" in defects:
-            peer = fleetmod.peer_network(net)
+            peer = network.peer_network(net)
             subnet_ids.append(self.layout(account, region, peer)["subnets"][0]["id"])
         name = c["name"]
-        age = 86400 * (30 + int(fleetmod.h16("age", account, region, name), 16) % 700)
+        age = 86400 * (30 + int(h16("age", account, region, name), 16) % 700)
         created = c.get("created_at", round(now - age, 3))
         sg_ids = list(c.get("security_group_ids", []))
         # sg_no_443 removes every 443 egress rule from the cluster's groups, so the
@@ -187,15 +188,18 @@ class EksService(object):
         if extra:
             sg_ids.append(lay["extra_sg"])
         rec = self._base_record(account, region, name, created, c.get("version", fleetmod.DEFAULT_K8S_VERSION),
-                                c.get("role_arn") or "arn:aws:iam::%s:role/eksClusterRole" % account,
-                                subnet_ids, sg_ids, lay["vpc_id"], c.get("mode", "AWS_MANAGED"),
-                                c.get("ip_family", "ipv4"))
+                                iamdir.cluster_role_arn(account, c), subnet_ids, sg_ids, lay["vpc_id"],
+                                c.get("mode", "AWS_MANAGED"), c.get("ip_family", "ipv4"))
+        if c.get("cluster_security_group_id"):
+            # the network states this group; EKS's own is not generated
+            rec["cluster_sg"] = c["cluster_security_group_id"]
+            rec["cluster_sg_stated"] = True
         rec["omit_mode"] = bool(c.get("omit_mode"))
         rec["network"] = c["network"]
         rec["source"] = "fleet"
         rec["defects"] = defects
         rec["extra_sg_attached"] = extra
-        rec["expect_fail"] = fleetmod.ground_truth(net, c)
+        rec["expect_fail"] = fl.expected_failures(account, c, rec["role_arn"])
         rec["egress_update_fails"] = bool(c.get("egress_update_fails"))
         rec["endpoint_public"] = c.get("endpoint_public_access", True)
         rec["endpoint_private"] = c.get("endpoint_private_access", False)
@@ -211,24 +215,39 @@ class EksService(object):
         if "update_in_progress" in defects or c.get("update_in_progress"):
             cur = rec["version"]
             nxt = fleetmod.K8S_VERSIONS[min(fleetmod.K8S_VERSIONS.index(cur) + 1, len(fleetmod.K8S_VERSIONS) - 1)]
-            rec["updates"].append({"id": str(uuid.UUID(fleetmod.h16("upd", account, region, name) * 2)),
+            rec["updates"].append({"id": str(uuid.UUID(h16("upd", account, region, name) * 2)),
                                    "type": "VersionUpdate",
                                    "params": [{"type": "Version", "value": nxt},
                                               {"type": "PlatformVersion", "value": "eks.1"}],
                                    "created_at": round(now - 120, 3), "done_at": None, "outcome": "Successful",
                                    "errors": [], "token": None, "applied": False, "changes": {}})
+        elif c.get("busy_seconds") is not None:
+            # an update in flight that completes after busy_seconds of state-clock time (not scaled)
+            cur = rec["version"]
+            vs = fleetmod.K8S_VERSIONS
+            nxt = vs[min(vs.index(cur) + 1, len(vs) - 1)]
+            rec["updates"].append({"id": str(uuid.UUID(h16("busy", account, region, name) * 2)),
+                                   "type": "VersionUpdate",
+                                   "params": [{"type": "Version", "value": nxt},
+                                              {"type": "PlatformVersion", "value": "eks.1"}],
+                                   "created_at": round(now, 3), "done_at": now + float(c["busy_seconds"]),
+                                   "outcome": "Successful", "errors": [], "token": None, "applied": False,
+                                   "changes": {"version": nxt, "platform_version": "eks.1"}})
         ngs = c.get("nodegroups", [])
         if isinstance(ngs, int):
             ngs = [{"name": "ng-%d" % (i + 1)} for i in range(ngs)]
         rec["nodegroups"] = [dict(n) for n in ngs]
         rec["addons"] = list(c.get("addons", []))
         rec["idps"] = [dict(i) for i in c.get("identity_providers", [])]
+        rec["k8s"] = {"webhooks": c.get("webhooks", []), "apiservices": c.get("apiservices", []),
+                      "k8s_builtin": c.get("k8s_builtin", True), "k8s_deny": c.get("k8s_deny", []),
+                      "k8s_allow": c.get("k8s_allow", [])}
         return rec
 
     def _base_record(self, account, region, name, created, version, role_arn, subnet_ids, sg_ids, vpc_id,
                      mode, ip_family):
-        hx = fleetmod.hexid(32, "endpoint", account, region, name, created)
-        oidc = fleetmod.hexid(32, "oidc", account, region, name, created)
+        hx = hexid(32, "endpoint", account, region, name, created)
+        oidc = hexid(32, "oidc", account, region, name, created)
         return {
             "name": name, "account": account, "region": region,
             "arn": "arn:aws:eks:%s:%s:cluster/%s" % (region, account, name),
@@ -238,7 +257,7 @@ class EksService(object):
             "endpoint": "https://%s.gr7.%s.eks.amazonaws.com" % (hx, region),
             "oidc_id": oidc,
             "subnet_ids": subnet_ids, "sg_ids": sg_ids,
-            "cluster_sg": fleetmod.rid("sg", account, region, "cluster", name, created),
+            "cluster_sg": rid("sg", account, region, "cluster", name, created),
             "vpc_id": vpc_id, "endpoint_public": True, "endpoint_private": False,
             "public_cidrs": ["0.0.0.0/0"], "mode": mode, "omit_mode": False, "ip_family": ip_family,
             "logging": [], "status_base": "ACTIVE", "ready_at": created, "delete_at": None,
@@ -386,7 +405,7 @@ class EksService(object):
         if not rec["omit_mode"]:
             vpc["controlPlaneEgressMode"] = rec["mode"]
         if rec["ip_family"] == "ipv6":
-            knc = {"serviceIpv6Cidr": "fd%s::/108" % fleetmod.h16("svc6", rec["arn"])[:2], "ipFamily": "ipv6",
+            knc = {"serviceIpv6Cidr": "fd%s::/108" % h16("svc6", rec["arn"])[:2], "ipFamily": "ipv6",
                    "elasticLoadBalancing": {"enabled": False}}
         else:
             knc = {"serviceIpv4Cidr": "172.20.0.0/16", "ipFamily": "ipv4",
@@ -399,8 +418,9 @@ class EksService(object):
         if disabled:
             logging.append({"types": disabled, "enabled": False})
         c = {"name": rec["name"], "arn": rec["arn"], "createdAt": rec["created_at"], "version": rec["version"]}
+        k8s = self.sim.k8s
         if status != "CREATING":
-            c["endpoint"] = rec["endpoint"]
+            c["endpoint"] = k8s.endpoint(rec) if k8s is not None else rec["endpoint"]
         c["roleArn"] = rec["role_arn"]
         c["resourcesVpcConfig"] = vpc
         c["kubernetesNetworkConfig"] = knc
@@ -409,7 +429,8 @@ class EksService(object):
                                             % (rec["region"], rec["oidc_id"])}}
         c["status"] = status
         if status != "CREATING":
-            c["certificateAuthority"] = {"data": base64.b64encode(
+            ca = k8s.ca_data() if k8s is not None else None
+            c["certificateAuthority"] = {"data": ca or base64.b64encode(
                 ("-----BEGIN CERTIFICATE-----\nekssim %s\n-----END CERTIFICATE-----\n" % rec["arn"]).encode()).decode()}
         c["platformVersion"] = rec["platform_version"]
         c["tags"] = dict(rec["tags"])
@@ -562,8 +583,13 @@ class EksService(object):
         if isinstance(b.get("deletionProtection"), bool):
             rec["deletion_protection"] = b["deletionProtection"]
         netspec = self.sim.fleet.networks.get((ctx.account, ctx.region, network))
-        if netspec is not None:
-            rec["expect_fail"] = fleetmod.ground_truth(netspec, {"ip_family": ip_family})
+        if netspec is not None and netspec.get("ec2"):
+            rec["expect_fail"] = None        # an explicit network: nothing stated for a new cluster
+        elif netspec is not None:
+            fails = set(fleetmod.ground_truth(netspec, {"ip_family": ip_family}))
+            if not self.sim.fleet.iam.allows_describe(role):
+                fails.add("iam_role_describe")
+            rec["expect_fail"] = sorted(fails)
         rec["_dirty"] = True
         self._deleted.discard((ctx.account, ctx.region, name))
         self._index(rec)
@@ -749,7 +775,7 @@ class EksService(object):
         outcome, errors = "Successful", []
         fail = rec.get("egress_update_fails")
         if not fail and self.sim.fleet.behavior.get("fail_egress_update_on_defects"):
-            fail = any(c not in ("cluster_status", "update_in_progress") for c in rec.get("expect_fail", []))
+            fail = any(c not in ("cluster_status", "update_in_progress") for c in rec.get("expect_fail") or [])
         if fail:
             outcome = "Failed"
             errors = [{"errorCode": "ClusterUnreachable",
@@ -941,7 +967,7 @@ class EksService(object):
                        {"clusterName": rec["name"], "nodegroupName": ctx.sub})
 
     def _nodegroup(self, rec, n):
-        uid = str(uuid.UUID(fleetmod.h16("ng", rec["arn"], n["name"]) * 2))
+        uid = str(uuid.UUID(h16("ng", rec["arn"], n["name"]) * 2))
         return {
             "nodegroupName": n["name"],
             "nodegroupArn": "arn:aws:eks:%s:%s:nodegroup/%s/%s/%s" % (rec["region"], rec["account"], rec["name"],
@@ -990,7 +1016,7 @@ class EksService(object):
                     "identityProviderConfigName": i["name"],
                     "identityProviderConfigArn": "arn:aws:eks:%s:%s:identityproviderconfig/%s/oidc/%s/%s"
                     % (rec["region"], rec["account"], rec["name"], i["name"],
-                       str(uuid.UUID(fleetmod.h16("idp", rec["arn"], i["name"]) * 2))),
+                       str(uuid.UUID(h16("idp", rec["arn"], i["name"]) * 2))),
                     "clusterName": rec["name"], "issuerUrl": i.get("issuer_url", "https://idp.example.com"),
                     "clientId": i.get("client_id", "kubernetes"), "usernameClaim": i.get("username_claim", "email"),
                     "usernamePrefix": i.get("username_prefix", "oidc:"), "groupsClaim": i.get("groups_claim", "groups"),
@@ -1010,12 +1036,28 @@ class EksService(object):
             rec = self.get(a, r, n, now)
             if rec is None:
                 continue
-            out.append({"account": a, "region": r, "name": n, "status": self._status(rec, now),
+            status = self._status(rec, now)
+            out.append({"account": a, "region": r, "name": n, "status": status,
                         "mode": rec["mode"], "omit_mode": rec["omit_mode"], "version": rec["version"],
                         "network": rec["network"], "vpc_id": rec["vpc_id"], "subnet_ids": rec["subnet_ids"],
-                        "defects": rec.get("defects", []), "expect_fail": rec.get("expect_fail", []),
+                        "role_arn": rec["role_arn"], "defects": rec.get("defects", []),
+                        "expect_fail": self.expect_fail_now(rec, status, now),
                         "updates": [self.render_update(u, now) for u in rec["updates"]]})
         return out
+
+    def expect_fail_now(self, rec, status, now):
+        """The ground truth at this moment: a cluster that is not ACTIVE (an update in flight,
+        creating, deleting) also fails cluster_status, and update_in_progress while an update runs.
+        None: an explicit network whose fleet states no ground truth."""
+        ef = rec.get("expect_fail")
+        if ef is None:
+            return None
+        fails = set(ef)
+        if status != "ACTIVE":
+            fails.add("cluster_status")
+        if self._in_progress(rec, now) is not None:
+            fails.add("update_in_progress")
+        return sorted(fails)
 
     def advance_all(self, now):
         """Finish every timed transition at 'now' (admin helper)."""

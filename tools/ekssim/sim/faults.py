@@ -12,9 +12,10 @@ each fault may carry its own list ("0.2@DescribeCluster,ListClusters" on the
 command line, or "<fault>_ops" in JSON).  Entries match an operation name
 ("DescribeCluster"), a service-qualified name ("eks:DescribeCluster") or a
 pattern ("eks:*", "Describe*").  Without any list, faults hit every AWS API
-operation (EKS, EC2, STS, Organizations) but not IMDS / container credentials /
-admin calls; name ImdsToken, ImdsCredentials or ContainerCredentials explicitly
-to fault those.
+operation (EKS, EC2, STS, Organizations, IAM) but not IMDS, container
+credentials, the Kubernetes API or admin calls; name ImdsToken,
+ImdsCredentials, ContainerCredentials or a Kubernetes operation
+(kubernetes:*) explicitly to fault those.
 """
 
 import fnmatch
@@ -22,7 +23,7 @@ import random
 import threading
 
 RATES = ("throttle", "error", "drop", "stall", "truncate")
-AWS_SERVICES = ("eks", "ec2", "sts", "organizations")
+AWS_SERVICES = ("eks", "ec2", "sts", "organizations", "iam")
 MAX_STALL = 30.0
 
 

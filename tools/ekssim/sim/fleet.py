@@ -2,39 +2,46 @@
 
 A fleet is JSON in a compact form (see README.md, "Fleet format").  Networks are
 described by a few knobs (egress kind, route-table layout, NACL mode, IPv6,
-defects) and expanded deterministically into EC2 resources, region by region, on
-first use; every id is a hash of (account, region, network, role) so the same
-fleet always yields the same ids.
+defects) and optionally by explicit EC2 resources (``ec2``), and expanded
+deterministically into EC2 resources, region by region, on first use
+(network.py, explicit.py).
 
-Ground truth: each defect maps to exactly one preflight check id that must fail.
-The expansion is written so that defects never cascade into other checks
-(README.md documents each check's exact semantics).
+Ground truth: each defect maps to exactly one preflight check id that must fail
+(two for update_in_progress).  The expansion is written so that defects never
+cascade into other checks (README.md documents each check's exact semantics).
+A cluster on an explicit network carries the ground truth its fleet states
+(``expect_fail``), or none.
 """
 
-import hashlib
 import ipaddress
 import json
 import os
 import re
 
-from . import regions
+from . import explicit, iamdir, k8sobjects, network, regions, scp
+from . import ec2model
 
 FORMAT = "ekssim-fleet/1"
 
+# The preflight check ids the simulator's ground truth uses; they are the ids of
+# lua/eksegress/workflows/preflight/checks.lua (a Lua spec asserts this list is a subset).
 CHECK_IDS = [
-    "cluster_status", "update_in_progress", "subnets_same_vpc", "subnets_multi_az",
-    "subnet_free_ips", "route_default", "route_blackhole", "egress_device_nat",
-    "egress_device_tgw", "nacl_outbound_443", "nacl_outbound_10250", "nacl_inbound_ephemeral",
-    "sg_egress_443", "sg_egress_10250", "dhcp_amazon_dns", "vpc_dns_support",
-    "vpc_dns_hostnames", "ipv6_egress_only",
+    "cluster_status", "update_in_progress", "subnets_same_vpc", "subnets_multi_az", "subnet_free_ips",
+    "route_default", "route_blackhole", "route_igw_only", "egress_device_nat", "egress_device_tgw",
+    "egress_device_instance", "nacl_outbound_443", "nacl_outbound_10250", "nacl_inbound_ephemeral",
+    "sg_egress_443", "sg_egress_10250", "dhcp_amazon_dns", "vpc_dns_support", "vpc_dns_hostnames",
+    "ipv6_egress_only", "iam_role_describe",
 ]
 
 # network-level defects -> check id
 NETWORK_DEFECTS = {
     "no_default_route": "route_default",
     "blackhole_route": "route_blackhole",
+    "igw_only_route": "route_igw_only",
     "nat_unavailable": "egress_device_nat",
     "tgw_unavailable": "egress_device_tgw",
+    "nat_instance_stopped": "egress_device_instance",
+    "nat_instance_src_dst_check": "egress_device_instance",
     "nacl_443_blocked": "nacl_outbound_443",
     "nacl_10250_blocked": "nacl_outbound_10250",
     "nacl_ephemeral_blocked": "nacl_inbound_ephemeral",
@@ -54,12 +61,33 @@ CLUSTER_DEFECTS = {
     # an update in flight also makes the cluster UPDATING
     "update_in_progress": ["cluster_status", "update_in_progress"],
     "subnets_other_vpc": ["subnets_same_vpc"],
+    "role_no_describe": ["iam_role_describe"],
 }
 
 # defects that touch the default route / its device: at most one per network
-ROUTE_GROUP = {"no_default_route", "blackhole_route", "nat_unavailable", "tgw_unavailable"}
-NACL_GROUP = {"nacl_443_blocked", "nacl_10250_blocked", "nacl_ephemeral_blocked"}
+ROUTE_GROUP = {"no_default_route", "blackhole_route", "igw_only_route", "nat_unavailable", "tgw_unavailable",
+               "nat_instance_stopped", "nat_instance_src_dst_check"}
+NACL_GROUP = set(network.NACL_DEFECTS)
 SG_GROUP = {"sg_no_443", "sg_no_10250"}
+EGRESS_KINDS = ("nat", "tgw", "instance")
+# a defect needs this egress kind
+DEFECT_EGRESS = {"nat_unavailable": "nat", "tgw_unavailable": "tgw", "nat_instance_stopped": "instance",
+                 "nat_instance_src_dst_check": "instance"}
+# the explicit resource kinds a network defect changes (it cannot act on stated resources)
+DEFECT_RESOURCES = {
+    "no_default_route": ["RouteTables"], "blackhole_route": ["RouteTables", "NatGateways"],
+    "igw_only_route": ["RouteTables", "InternetGateways"], "nat_unavailable": ["NatGateways"],
+    "tgw_unavailable": ["TransitGateways", "TransitGatewayVpcAttachments"],
+    "nat_instance_stopped": ["Instances"], "nat_instance_src_dst_check": ["Instances"],
+    "nacl_443_blocked": ["NetworkAcls"], "nacl_10250_blocked": ["NetworkAcls"],
+    "nacl_ephemeral_blocked": ["NetworkAcls"], "dhcp_no_amazon_dns": ["DhcpOptions"],
+    "dns_support_off": ["Vpcs"], "dns_hostnames_off": ["Vpcs"], "too_few_ips": ["Subnets"],
+    "single_az": ["Subnets"], "ipv6_no_eigw": ["EgressOnlyInternetGateways", "RouteTables"],
+}
+
+ACCOUNT_STATES = ("ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED")
+LEGACY_STATUSES = ("ACTIVE", "SUSPENDED", "PENDING_CLOSURE")
+ACCOUNT_STATUS_FIELDS = ("state", "both", "legacy")
 
 MODES = ("AWS_MANAGED", "CUSTOMER_ROUTED", "CUSTOMER_ISOLATED")
 K8S_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33"]
@@ -74,19 +102,6 @@ DEFAULT_FLEET_PATH = os.path.join(HERE, "fleets", "sample.json")
 
 class FleetError(Exception):
     pass
-
-
-def h16(*parts):
-    return hashlib.sha1("/".join(map(str, parts)).encode("utf-8")).hexdigest()[:16]
-
-
-def rid(prefix, *parts):
-    """A deterministic AWS-looking id: prefix-0 + 16 hex digits."""
-    return "%s-0%s" % (prefix, h16(prefix, *parts))
-
-
-def hexid(n, *parts):
-    return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()[:n].upper()
 
 
 # ---------------------------------------------------------------- loading
@@ -105,13 +120,35 @@ _ACCT_RE = re.compile(r"^\d{12}$")
 _NAME_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]*$")
 
 
+def _strlist(v):
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
 def validate(spec):
     """Raise FleetError with a precise message for a malformed fleet."""
+    try:
+        return _validate(spec)
+    except (TypeError, AttributeError, KeyError, ValueError) as e:
+        # a value of an unexpected type where no check above looked: still a fleet error, never a traceback
+        raise FleetError("malformed fleet (%s: %s)" % (type(e).__name__, e))
+
+
+def _validate(spec):
     if not isinstance(spec, dict):
         raise FleetError("fleet must be a JSON object")
     accts = spec.get("accounts")
-    if not isinstance(accts, list) or not accts:
-        raise FleetError("fleet.accounts must be a non-empty list")
+    if not isinstance(accts, list) or not accts or not all(isinstance(a, dict) for a in accts):
+        raise FleetError("fleet.accounts must be a non-empty list of objects")
+    org = spec.get("organization") or {}
+    if not isinstance(org, dict):
+        raise FleetError("organization must be an object")
+    mgmt = org.get("management_account", accts[0].get("id"))
+    if org.get("account_status", "state") not in ACCOUNT_STATUS_FIELDS:
+        raise FleetError("organization.account_status must be one of %s" % ", ".join(ACCOUNT_STATUS_FIELDS))
+    tm = spec.get("timings", {})
+    if not isinstance(tm, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                                           for v in tm.values()):
+        raise FleetError("timings must be an object of seconds >= 0")
     seen_keys = set()
     seen_ids = set()
     for a in accts:
@@ -121,96 +158,265 @@ def validate(spec):
         if aid in seen_ids:
             raise FleetError("duplicate account %s" % aid)
         seen_ids.add(aid)
-        for u in a.get("users", []):
-            for k in ("name", "access_key_id", "secret_access_key"):
-                if not isinstance(u.get(k), str) or not u.get(k):
-                    raise FleetError("account %s: user needs %s" % (aid, k))
-            if u["access_key_id"] in seen_keys:
-                raise FleetError("duplicate access key %s" % u["access_key_id"])
-            seen_keys.add(u["access_key_id"])
-        for r in a.get("roles", []):
-            if not isinstance(r.get("name"), str):
-                raise FleetError("account %s: role needs a name" % aid)
-        for key in ("opted_in_regions", "disabled_regions", "scp_denied_regions"):
-            for rg in a.get(key, []):
-                if not regions.is_region(rg):
-                    raise FleetError("account %s: %s has unknown region %s" % (aid, key, rg))
-        nets = {}
-        for n in a.get("networks", []):
-            name = n.get("name")
-            if not isinstance(name, str) or not name:
-                raise FleetError("account %s: network needs a name" % aid)
-            rg = n.get("region")
-            if not regions.is_region(rg):
-                raise FleetError("account %s network %s: unknown region %r" % (aid, name, rg))
-            if (rg, name) in nets:
-                raise FleetError("account %s: duplicate network %s in %s" % (aid, name, rg))
-            nets[(rg, name)] = n
-            ds = n.get("defects", [])
-            for d in ds:
-                if d not in NETWORK_DEFECTS:
-                    raise FleetError("network %s: unknown defect %r (known: %s)"
-                                     % (name, d, ", ".join(sorted(NETWORK_DEFECTS))))
-            if len(ROUTE_GROUP.intersection(ds)) > 1:
-                raise FleetError("network %s: at most one of %s" % (name, ", ".join(sorted(ROUTE_GROUP))))
-            if len(NACL_GROUP.intersection(ds)) > 1:
-                raise FleetError("network %s: at most one of %s" % (name, ", ".join(sorted(NACL_GROUP))))
-            eg = n.get("egress", "nat")
-            if eg not in ("nat", "tgw"):
-                raise FleetError("network %s: egress must be nat or tgw" % name)
-            if "nat_unavailable" in ds and eg != "nat":
-                raise FleetError("network %s: nat_unavailable needs egress nat" % name)
-            if "tgw_unavailable" in ds and eg != "tgw":
-                raise FleetError("network %s: tgw_unavailable needs egress tgw" % name)
-            if "ipv6_no_eigw" in ds and not n.get("ipv6"):
-                raise FleetError("network %s: ipv6_no_eigw needs ipv6: true" % name)
-            if n.get("route_tables", "per-subnet") not in ("per-subnet", "main"):
-                raise FleetError("network %s: route_tables must be per-subnet or main" % name)
-            if n.get("nacl", "custom") not in ("custom", "default"):
-                raise FleetError("network %s: nacl must be custom or default" % name)
-            for z in n.get("azs", []) or []:
-                if regions.az_id(rg, z) is None:
-                    raise FleetError("network %s: unknown availability zone %r in %s" % (name, z, rg))
-            ns = n.get("subnets", 3)
-            if not isinstance(ns, int) or ns < 1 or ns > 8:
-                raise FleetError("network %s: subnets must be 1..8" % name)
-        names = set()
-        for c in a.get("clusters", []):
-            cname = c.get("name")
-            if not isinstance(cname, str) or not _NAME_RE.match(cname) or len(cname) > 100:
-                raise FleetError("account %s: bad cluster name %r" % (aid, cname))
-            rg = c.get("region")
-            if (rg, cname) in names:
-                raise FleetError("account %s: duplicate cluster %s in %s" % (aid, cname, rg))
-            names.add((rg, cname))
-            if (rg, c.get("network")) not in nets:
-                raise FleetError("cluster %s: network %r not declared in account %s region %s"
-                                 % (cname, c.get("network"), aid, rg))
-            if c.get("mode", "AWS_MANAGED") not in MODES:
-                raise FleetError("cluster %s: mode must be one of %s" % (cname, ", ".join(MODES)))
-            if c.get("status", "ACTIVE") not in ("ACTIVE", "FAILED", "CREATING"):
-                raise FleetError("cluster %s: status must be ACTIVE, FAILED or CREATING" % cname)
-            for d in c.get("defects", []):
-                if d not in CLUSTER_DEFECTS:
-                    raise FleetError("cluster %s: unknown defect %r (known: %s)"
-                                     % (cname, d, ", ".join(sorted(CLUSTER_DEFECTS))))
-            if len(SG_GROUP.intersection(c.get("defects", []))) > 1:
-                raise FleetError("cluster %s: at most one of sg_no_443, sg_no_10250" % cname)
-            if c.get("ip_family", "ipv4") == "ipv6" and not nets[(rg, c.get("network"))].get("ipv6"):
-                raise FleetError("cluster %s: ip_family ipv6 needs an ipv6 network" % cname)
-            if c.get("version", DEFAULT_K8S_VERSION) not in K8S_VERSIONS:
-                raise FleetError("cluster %s: version must be one of %s" % (cname, ", ".join(K8S_VERSIONS)))
-    org = spec.get("organization")
+        _validate_account(a, aid, mgmt, seen_keys)
     if org and org.get("management_account") not in seen_ids:
         raise FleetError("organization.management_account must be one of the accounts")
+    try:
+        iamdir.Directory(spec)
+    except iamdir.DirectoryError as e:
+        raise FleetError(str(e))
+    _validate_explicit_regions(spec)
     return spec
 
 
-def ground_truth(network, cluster):
-    """Sorted check ids that a correct preflight must report as failing."""
+def _validate_account(a, aid, mgmt, seen_keys):
+    for key in ("users", "roles", "managed_policies", "networks", "clusters"):
+        v = a.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
+            raise FleetError("account %s: %s must be a list of objects" % (aid, key))
+    if a.get("state", "ACTIVE") not in ACCOUNT_STATES:
+        raise FleetError("account %s: state must be one of %s" % (aid, ", ".join(ACCOUNT_STATES)))
+    if a.get("status", "ACTIVE") not in LEGACY_STATUSES:
+        raise FleetError("account %s: status (legacy) must be one of %s" % (aid, ", ".join(LEGACY_STATUSES)))
+    for u in a.get("users", []):
+        for k in ("name", "access_key_id", "secret_access_key"):
+            if not isinstance(u.get(k), str) or not u.get(k):
+                raise FleetError("account %s: user needs %s" % (aid, k))
+        if u["access_key_id"] in seen_keys:
+            raise FleetError("duplicate access key %s" % u["access_key_id"])
+        seen_keys.add(u["access_key_id"])
+    for r in a.get("roles", []):
+        if not isinstance(r.get("name"), str):
+            raise FleetError("account %s: role needs a name" % aid)
+        for key in ("trust", "deny_actions"):
+            if not _strlist(r.get(key, [])):
+                raise FleetError("account %s role %s: %s must be a list of strings" % (aid, r["name"], key))
+    for u in a.get("users", []):
+        if not _strlist(u.get("deny_actions", [])):
+            raise FleetError("account %s user %s: deny_actions must be a list of strings" % (aid, u["name"]))
+    for key in ("opted_in_regions", "disabled_regions", "scp_denied_regions"):
+        for rg in a.get(key, []):
+            if not regions.is_region(rg):
+                raise FleetError("account %s: %s has unknown region %s" % (aid, key, rg))
+    if a.get("scp") is not None:
+        try:
+            scp.validate(aid, a["scp"], mgmt)
+        except ValueError as e:
+            raise FleetError(str(e))
+    nets = {}
+    for n in a.get("networks", []):
+        _validate_network(aid, n, nets)
+    names = set()
+    for c in a.get("clusters", []):
+        _validate_cluster(aid, c, nets, names)
+
+
+def _validate_network(aid, n, nets):
+    name = n.get("name")
+    if not isinstance(name, str) or not name:
+        raise FleetError("account %s: network needs a name" % aid)
+    rg = n.get("region")
+    if not regions.is_region(rg):
+        raise FleetError("account %s network %s: unknown region %r" % (aid, name, rg))
+    if (rg, name) in nets:
+        raise FleetError("account %s: duplicate network %s in %s" % (aid, name, rg))
+    nets[(rg, name)] = n
+    ds = n.get("defects", [])
+    if not _strlist(ds):
+        raise FleetError("network %s: defects must be a list of defect names" % name)
+    for d in ds:
+        if d not in NETWORK_DEFECTS:
+            raise FleetError("network %s: unknown defect %r (known: %s)"
+                             % (name, d, ", ".join(sorted(NETWORK_DEFECTS))))
+    if len(ROUTE_GROUP.intersection(ds)) > 1:
+        raise FleetError("network %s: at most one of %s" % (name, ", ".join(sorted(ROUTE_GROUP))))
+    if len(NACL_GROUP.intersection(ds)) > 1:
+        raise FleetError("network %s: at most one of %s" % (name, ", ".join(sorted(NACL_GROUP))))
+    eg = n.get("egress", "nat")
+    if eg not in EGRESS_KINDS:
+        raise FleetError("network %s: egress must be one of %s" % (name, ", ".join(EGRESS_KINDS)))
+    for d in ds:
+        if d in DEFECT_EGRESS and eg != DEFECT_EGRESS[d]:
+            raise FleetError("network %s: %s needs egress %s" % (name, d, DEFECT_EGRESS[d]))
+    if "ipv6_no_eigw" in ds and not n.get("ipv6"):
+        raise FleetError("network %s: ipv6_no_eigw needs ipv6: true" % name)
+    if n.get("route_tables", "per-subnet") not in ("per-subnet", "main"):
+        raise FleetError("network %s: route_tables must be per-subnet or main" % name)
+    if n.get("nacl", "custom") not in ("custom", "default"):
+        raise FleetError("network %s: nacl must be custom or default" % name)
+    if not isinstance(n.get("flow_logs", False), bool):
+        raise FleetError("network %s: flow_logs must be true or false" % name)
+    for z in n.get("azs", []) or []:
+        if regions.az_id(rg, z) is None:
+            raise FleetError("network %s: unknown availability zone %r in %s" % (name, z, rg))
+    ns = n.get("subnets", 3)
+    if not isinstance(ns, int) or isinstance(ns, bool) or ns < 1 or ns > 8:
+        raise FleetError("network %s: subnets must be 1..8" % name)
+    if "cidr" in n:
+        try:
+            ok = isinstance(n["cidr"], str) and ipaddress.IPv4Network(n["cidr"]).prefixlen == 16
+        except ValueError:
+            ok = False
+        if not ok:
+            raise FleetError("network %s: cidr must be an IPv4 /16 such as 10.10.0.0/16, not %r" % (name, n["cidr"]))
+    if not _strlist(n.get("vpc_endpoints", [])) or not _strlist(n.get("azs") or []):
+        raise FleetError("network %s: vpc_endpoints and azs must be lists of strings" % name)
+    if "ec2" in n:
+        try:
+            explicit.check_keys(n)
+        except network.NetworkError as e:
+            raise FleetError(str(e))
+        stated = set(n["ec2"])
+        for d in ds:
+            hit = [k for k in DEFECT_RESOURCES[d] if k in stated]
+            if hit:
+                raise FleetError("network %s: defect %s acts on ec2.%s, which the network states explicitly; "
+                                 "state the defect in the explicit resources instead" % (name, d, hit[0]))
+        vpc = (n["ec2"].get("Vpcs") or [{}])[0]
+        if isinstance(vpc, dict) and "CidrBlock" in vpc and "Subnets" not in stated:
+            try:
+                if ipaddress.ip_network(vpc["CidrBlock"], strict=False).prefixlen > 16:
+                    raise FleetError("network %s: generated subnets need a /16 VPC; state ec2.Subnets for %s"
+                                     % (name, vpc["CidrBlock"]))
+            except (ValueError, TypeError):
+                raise FleetError("network %s: ec2.Vpcs[0].CidrBlock %r is not a CIDR block" % (name, vpc["CidrBlock"]))
+
+
+def network_ipv6(n):
+    if n.get("ipv6"):
+        return True
+    vpc = ((n.get("ec2") or {}).get("Vpcs") or [{}])[0]
+    return bool(isinstance(vpc, dict) and vpc.get("Ipv6CidrBlockAssociationSet"))
+
+
+def _validate_cluster(aid, c, nets, names):
+    cname = c.get("name")
+    if not isinstance(cname, str) or not _NAME_RE.match(cname) or len(cname) > 100:
+        raise FleetError("account %s: bad cluster name %r" % (aid, cname))
+    rg = c.get("region")
+    if (rg, cname) in names:
+        raise FleetError("account %s: duplicate cluster %s in %s" % (aid, cname, rg))
+    names.add((rg, cname))
+    if (rg, c.get("network")) not in nets:
+        raise FleetError("cluster %s: network %r not declared in account %s region %s"
+                         % (cname, c.get("network"), aid, rg))
+    net = nets[(rg, c["network"])]
+    stated = set(net.get("ec2") or {})
+    if c.get("mode", "AWS_MANAGED") not in MODES:
+        raise FleetError("cluster %s: mode must be one of %s" % (cname, ", ".join(MODES)))
+    if c.get("status", "ACTIVE") not in ("ACTIVE", "FAILED", "CREATING"):
+        raise FleetError("cluster %s: status must be ACTIVE, FAILED or CREATING" % cname)
+    ds = c.get("defects", [])
+    if not _strlist(ds):
+        raise FleetError("cluster %s: defects must be a list of defect names" % cname)
+    for key in ("addons", "security_group_ids"):
+        if not _strlist(c.get(key, [])):
+            raise FleetError("cluster %s: %s must be a list of strings" % (cname, key))
+    tags = c.get("tags", {})
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise FleetError("cluster %s: tags must be an object of strings" % cname)
+    ngs = c.get("nodegroups", [])
+    if not (isinstance(ngs, int) and not isinstance(ngs, bool) and ngs >= 0) and not (
+            isinstance(ngs, list) and all(isinstance(g, dict) and isinstance(g.get("name"), str) for g in ngs)):
+        raise FleetError("cluster %s: nodegroups must be a number or a list of {\"name\", …}" % cname)
+    idps = c.get("identity_providers", [])
+    if not isinstance(idps, list) or not all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in idps):
+        raise FleetError("cluster %s: identity_providers must be a list of {\"name\", …}" % cname)
+    k = c.get("subnets")
+    if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
+        raise FleetError("cluster %s: subnets must be a positive number" % cname)
+    for key in ("omit_mode", "extra_sg", "egress_update_fails", "deletion_protection", "endpoint_public_access",
+                "endpoint_private_access"):
+        if not isinstance(c.get(key, False), bool):
+            raise FleetError("cluster %s: %s must be true or false" % (cname, key))
+    if c.get("role_arn") is not None and not isinstance(c["role_arn"], str):
+        raise FleetError("cluster %s: role_arn must be a role ARN" % cname)
+    if c.get("ip_family", "ipv4") not in ("ipv4", "ipv6"):
+        raise FleetError("cluster %s: ip_family must be ipv4 or ipv6" % cname)
+    for d in ds:
+        if d not in CLUSTER_DEFECTS:
+            raise FleetError("cluster %s: unknown defect %r (known: %s)"
+                             % (cname, d, ", ".join(sorted(CLUSTER_DEFECTS))))
+    if len(SG_GROUP.intersection(ds)) > 1:
+        raise FleetError("cluster %s: at most one of sg_no_443, sg_no_10250" % cname)
+    if c.get("ip_family", "ipv4") == "ipv6" and not network_ipv6(net):
+        raise FleetError("cluster %s: ip_family ipv6 needs an ipv6 network" % cname)
+    if c.get("version", DEFAULT_K8S_VERSION) not in K8S_VERSIONS:
+        raise FleetError("cluster %s: version must be one of %s" % (cname, ", ".join(K8S_VERSIONS)))
+    if "role_no_describe" in ds and c.get("role_arn"):
+        raise FleetError("cluster %s: role_no_describe gives the cluster its own role; drop role_arn (or state "
+                         "the role's policies in the account's roles instead)" % cname)
+    bs = c.get("busy_seconds")
+    if bs is not None:
+        if isinstance(bs, bool) or not isinstance(bs, (int, float)) or bs < 0:
+            raise FleetError("cluster %s: busy_seconds must be a number of seconds >= 0" % cname)
+        if "update_in_progress" in ds or c.get("status", "ACTIVE") != "ACTIVE":
+            raise FleetError("cluster %s: busy_seconds needs an ACTIVE cluster without update_in_progress" % cname)
+    if "subnet_ids" in c:
+        if "Subnets" not in stated:
+            raise FleetError("cluster %s: subnet_ids needs a network with explicit ec2.Subnets" % cname)
+        if not _strlist(c["subnet_ids"]) or not c["subnet_ids"] or "subnets_other_vpc" in ds:
+            raise FleetError("cluster %s: subnet_ids must be a non-empty list of subnet ids (and excludes "
+                             "subnets_other_vpc)" % cname)
+    if "cluster_security_group_id" in c:
+        if "SecurityGroups" not in stated:
+            raise FleetError("cluster %s: cluster_security_group_id needs a network with explicit "
+                             "ec2.SecurityGroups" % cname)
+        if SG_GROUP.intersection(ds):
+            raise FleetError("cluster %s: sg defects act on the generated cluster security group; the cluster "
+                             "states its own (cluster_security_group_id)" % cname)
+        ids = [g.get("GroupId") for g in net["ec2"]["SecurityGroups"] if isinstance(g, dict)]
+        if c["cluster_security_group_id"] not in ids:
+            raise FleetError("cluster %s: cluster_security_group_id %r is not one of the network's "
+                             "ec2.SecurityGroups GroupIds" % (cname, c["cluster_security_group_id"]))
+    if c.get("extra_sg") and "SecurityGroups" in stated:
+        raise FleetError("cluster %s: extra_sg adds a generated group, but network %s states its SecurityGroups; "
+                         "use security_group_ids" % (cname, net["name"]))
+    ef = c.get("expect_fail")
+    if ef is not None and stated:
+        if not _strlist(ef) or any(x not in CHECK_IDS for x in ef):
+            raise FleetError("cluster %s: expect_fail must be a list of check ids (%s)" % (cname, ", ".join(CHECK_IDS)))
+    try:
+        k8sobjects.validate_cluster(c, "cluster %s" % cname)
+    except k8sobjects.ObjectError as e:
+        raise FleetError(str(e))
+
+
+def _validate_explicit_regions(spec):
+    """Expand every region that has an explicit network, so its resources are checked now."""
+    todo = set()
+    for a in spec["accounts"]:
+        for n in a.get("networks", []):
+            if n.get("ec2"):
+                todo.add((a["id"], n["region"]))
+    for a in spec["accounts"]:
+        for account, region in sorted(todo):
+            if account != a["id"]:
+                continue
+            store = network.RegionStore(account, region)
+            nets = [n for n in a.get("networks", []) if n["region"] == region]
+            for n in nets:
+                try:
+                    network.expand_network(store, n, "2024-01-15T10:00:00.000Z")
+                except (network.NetworkError, ec2model.ShapeError) as e:
+                    raise FleetError(str(e))
+                except (KeyError, TypeError, AttributeError, ValueError) as e:
+                    # a value of the wrong type where the checks above did not look: still a fleet error
+                    raise FleetError("network %s: malformed ec2 resources (%s: %s)" % (n["name"], type(e).__name__, e))
+            for c in a.get("clusters", []):
+                if c["region"] != region:
+                    continue
+                for sid in c.get("subnet_ids", []):
+                    if sid not in store.subnets:
+                        raise FleetError("cluster %s: subnet_ids: %s is not a subnet of account %s in %s"
+                                         % (c["name"], sid, account, region))
+
+
+def ground_truth(network_spec, cluster):
+    """Sorted check ids that a correct preflight must report as failing (knob networks)."""
     fails = set()
     ipv6_cluster = cluster.get("ip_family", "ipv4") == "ipv6"
-    for d in network.get("defects", []):
+    for d in network_spec.get("defects", []):
         if d == "ipv6_no_eigw" and not ipv6_cluster:
             continue
         fails.add(NETWORK_DEFECTS[d])
@@ -244,6 +450,8 @@ class Fleet(object):
                 self.users_by_key[u["access_key_id"]] = (a["id"], u)
             for n in a.get("networks", []):
                 self.networks[(a["id"], n["region"], n["name"])] = n
+        self.iam = iamdir.Directory(spec)
+        self.account_status = org.get("account_status", "state")
         self.web_identity_tokens = spec.get("web_identity_tokens", [])
         self.imds = spec.get("imds")
         self.container = spec.get("container_credentials")
@@ -279,499 +487,14 @@ class Fleet(object):
             for c in a.get("clusters", []):
                 yield a["id"], c
 
-
-# ---------------------------------------------------------------- network geometry
-
-def _ip4(n):
-    return "%d.%d.%d.%d" % (n >> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255)
-
-
-def vpc_cidr(account, region, net):
-    """(cidr string, integer base address)."""
-    if net.get("cidr"):
-        n = ipaddress.ip_network(net["cidr"], strict=False)
-        return str(n), int(n.network_address)
-    h = int(h16("cidr", account, region, net["name"]), 16)
-    base = (10 << 24) | ((h % 250) << 16)
-    return "%s/16" % _ip4(base), base
-
-
-def network_layout(account, region, net):
-    """Ids and geometry of a network that clusters need without expanding EC2."""
-    name = net["name"]
-    cidr, base = vpc_cidr(account, region, net)
-    if net.get("azs"):
-        eks_zones = [(z, regions.az_id(region, z)) for z in net["azs"]]
-    else:
-        eks_zones = regions.eks_azs(region)
-    n = net.get("subnets", 3)
-    single = "single_az" in net.get("defects", [])
-    subnets = []
-    for i in range(n):
-        zone, zid = eks_zones[0] if single else eks_zones[i % len(eks_zones)]
-        subnets.append({"id": rid("subnet", account, region, name, "private", i),
-                        "cidr": "%s/20" % _ip4(base + i * 4096),
-                        "az": zone, "az_id": zid, "index": i})
-    return {"vpc_id": rid("vpc", account, region, name), "cidr": cidr, "subnets": subnets,
-            "node_sg": rid("sg", account, region, name, "nodes"),
-            "extra_sg": rid("sg", account, region, name, "controlplane")}
-
-
-def peer_network(net):
-    """The healthy sibling network used by the subnets_other_vpc cluster defect."""
-    return {"name": net["name"] + "-peer", "region": net["region"], "egress": net.get("egress", "nat"),
-            "subnets": 2, "ipv6": net.get("ipv6", False)}
-
-
-# ---------------------------------------------------------------- EC2 region store
-
-class RegionStore(object):
-    """EC2 resources of one account in one region, in wire (camelCase) form.
-
-    Keys beginning with '_' are private (never serialised).
-    """
-    KINDS = ("vpcs", "subnets", "route_tables", "nat_gateways", "network_acls", "security_groups",
-             "dhcp_options", "network_interfaces", "vpc_endpoints", "egress_only_igws",
-             "transit_gateways", "tgw_attachments", "internet_gateways")
-
-    def __init__(self, account, region):
-        self.account = account
-        self.region = region
-        for k in self.KINDS:
-            setattr(self, k, {})
-        self.layouts = {}
-
-    def add(self, kind, obj_id, obj):
-        getattr(self, kind)[obj_id] = obj
-
-
-def _tags(d):
-    return [{"key": k, "value": v} for k, v in d.items()]
-
-
-def _route(dest, target_key, target, state="active", origin="CreateRoute", v6=False):
-    r = {"destinationIpv6CidrBlock" if v6 else "destinationCidrBlock": dest}
-    if target_key == "gatewayId":
-        r["gatewayId"] = target
-    else:
-        r[target_key] = target
-    r["origin"] = origin
-    r["state"] = state
-    return r
-
-
-def _local_routes(cidr, v6cidr):
-    out = [_route(cidr, "gatewayId", "local", origin="CreateRouteTable")]
-    if v6cidr:
-        out.append(_route(v6cidr, "gatewayId", "local", origin="CreateRouteTable", v6=True))
-    return out
-
-
-def _nacl_entry(num, proto, action, egress, cidr, ports=None, v6=False):
-    e = {}
-    if v6:
-        e["ipv6CidrBlock"] = cidr
-    else:
-        e["cidrBlock"] = cidr
-    e["egress"] = egress
-    if ports:
-        e["portRange"] = {"from": ports[0], "to": ports[1]}
-    e["protocol"] = proto
-    e["ruleAction"] = action
-    e["ruleNumber"] = num
-    return e
-
-
-def _perm(proto, ports=None, cidrs=(), cidrs6=(), groups=(), account=None):
-    p = {}
-    if ports is not None:
-        p["fromPort"] = ports[0]
-    p["ipProtocol"] = proto
-    p["ipRanges"] = [{"cidrIp": c} for c in cidrs]
-    p["ipv6Ranges"] = [{"cidrIpv6": c} for c in cidrs6]
-    p["prefixListIds"] = []
-    if ports is not None:
-        p["toPort"] = ports[1]
-    p["groups"] = [{"groupId": g, "userId": account} for g in groups]
-    return p
-
-
-def security_group(account, region, gid, name, desc, vpc_id, ingress, egress, tags=None):
-    return {"groupDescription": desc, "groupName": name, "ipPermissions": ingress, "ownerId": account,
-            "groupId": gid, "ipPermissionsEgress": egress, "tagSet": _tags(tags or {}), "vpcId": vpc_id}
-
-
-def default_dhcp_id(account, region):
-    return rid("dopt", account, region, "default")
-
-
-def expand_network(store, net, created_at):
-    """Add every EC2 resource of one network spec to store."""
-    account, region = store.account, store.region
-    name = net["name"]
-    defects = set(net.get("defects", []))
-    lay = network_layout(account, region, net)
-    store.layouts[name] = lay
-    vpc_id = lay["vpc_id"]
-    cidr = lay["cidr"]
-    ipv6 = bool(net.get("ipv6"))
-    v6block = None
-    if ipv6:
-        hx = h16("v6", account, region, name)
-        v6block = "2600:1f%s:%s:%s00::/56" % (hx[0:2], hx[2:6], hx[6:8])
-    egress = net.get("egress", "nat")
-    rt_mode = net.get("route_tables", "per-subnet")
-    nacl_mode = net.get("nacl", "custom")
-    ctime = created_at
-    h = int(h16("variant", account, region, name), 16)
-
-    # DHCP options
-    if "dhcp_no_amazon_dns" in defects:
-        dopt_id = rid("dopt", account, region, name)
-        store.add("dhcp_options", dopt_id, {
-            "dhcpConfigurationSet": [
-                {"key": "domain-name", "valueSet": [{"value": "corp.example.internal"}]},
-                {"key": "domain-name-servers", "valueSet": [{"value": "10.250.0.10"}, {"value": "10.250.0.11"}]}],
-            "dhcpOptionsId": dopt_id, "ownerId": account, "tagSet": _tags({"Name": name + "-corp-dns"})})
-    else:
-        dopt_id = default_dhcp_id(account, region)
-        if dopt_id not in store.dhcp_options:
-            dn = "ec2.internal" if region == "us-east-1" else region + ".compute.internal"
-            store.add("dhcp_options", dopt_id, {
-                "dhcpConfigurationSet": [
-                    {"key": "domain-name", "valueSet": [{"value": dn}]},
-                    {"key": "domain-name-servers", "valueSet": [{"value": "AmazonProvidedDNS"}]}],
-                "dhcpOptionsId": dopt_id, "ownerId": account, "tagSet": []})
-
-    v6assoc = []
-    if ipv6:
-        v6assoc = [{"associationId": rid("vpc-cidr-assoc", account, region, name, "v6"), "ipv6CidrBlock": v6block,
-                    "ipv6CidrBlockState": {"state": "associated"}, "networkBorderGroup": region,
-                    "ipv6Pool": "Amazon"}]
-    store.add("vpcs", vpc_id, {
-        "cidrBlock": cidr, "dhcpOptionsId": dopt_id, "state": "available", "vpcId": vpc_id,
-        "ownerId": account, "instanceTenancy": "default", "ipv6CidrBlockAssociationSet": v6assoc,
-        "cidrBlockAssociationSet": [{"associationId": rid("vpc-cidr-assoc", account, region, name),
-                                     "cidrBlock": cidr, "cidrBlockState": {"state": "associated"}}],
-        "isDefault": False, "tagSet": _tags({"Name": name}),
-        "_dns_support": "dns_support_off" not in defects,
-        "_dns_hostnames": "dns_hostnames_off" not in defects,
-        "_network": name})
-
-    # subnets
-    private = []
-    for s in lay["subnets"]:
-        i = s["index"]
-        free = 4000 + (h >> i) % 80
-        if i == 0 and "too_few_ips" in defects:
-            free = 3
-        sub = {"availabilityZone": s["az"], "availabilityZoneId": s["az_id"], "availableIpAddressCount": free,
-               "cidrBlock": s["cidr"], "defaultForAz": False, "mapPublicIpOnLaunch": False,
-               "state": "available", "subnetId": s["id"], "vpcId": vpc_id, "ownerId": account,
-               "assignIpv6AddressOnCreation": False, "ipv6CidrBlockAssociationSet": [],
-               "tagSet": _tags({"Name": "%s-private-%s" % (name, s["az"]),
-                                "kubernetes.io/role/internal-elb": "1"}),
-               "subnetArn": "arn:aws:ec2:%s:%s:subnet/%s" % (region, account, s["id"]),
-               "_network": name}
-        if ipv6:
-            sub["ipv6CidrBlockAssociationSet"] = [{
-                "associationId": rid("subnet-cidr-assoc", account, region, name, i),
-                "ipv6CidrBlock": v6block.replace("00::/56", "%02x::/64" % i),
-                "ipv6CidrBlockState": {"state": "associated"}}]
-        store.add("subnets", s["id"], sub)
-        private.append(sub)
-    zones = []
-    for s in lay["subnets"]:
-        if (s["az"], s["az_id"]) not in zones:
-            zones.append((s["az"], s["az_id"]))
-
-    # internet gateway + public subnets + NAT gateways
-    nat_by_zone = {}
-    public_ids = []
-    base = int(ipaddress.ip_network(cidr).network_address)
-    if egress == "nat":
-        igw = rid("igw", account, region, name)
-        store.add("internet_gateways", igw, {"attachmentSet": [{"state": "available", "vpcId": vpc_id}],
-                                             "internetGatewayId": igw, "ownerId": account,
-                                             "tagSet": _tags({"Name": name + "-igw"})})
-        for zi, (zone, zid) in enumerate(zones):
-            sid = rid("subnet", account, region, name, "public", zi)
-            store.add("subnets", sid, {
-                "availabilityZone": zone, "availabilityZoneId": zid, "availableIpAddressCount": 250,
-                "cidrBlock": str(ipaddress.ip_network((base + (200 + zi) * 256, 24))),
-                "defaultForAz": False, "mapPublicIpOnLaunch": True, "state": "available",
-                "subnetId": sid, "vpcId": vpc_id, "ownerId": account, "assignIpv6AddressOnCreation": False,
-                "ipv6CidrBlockAssociationSet": [], "tagSet": _tags({"Name": "%s-public-%s" % (name, zone),
-                                                                    "kubernetes.io/role/elb": "1"}),
-                "subnetArn": "arn:aws:ec2:%s:%s:subnet/%s" % (region, account, sid), "_network": name})
-            public_ids.append(sid)
-            nat = rid("nat", account, region, name, zi)
-            hh = int(h16("eip", nat), 16)
-            ng = {"createTime": ctime, "natGatewayAddressSet": [{
-                "allocationId": rid("eipalloc", nat), "networkInterfaceId": rid("eni", nat),
-                "privateIp": str(ipaddress.ip_address(base + (200 + zi) * 256 + 10)),
-                "publicIp": "3.%d.%d.%d" % (hh % 250, (hh >> 8) % 250, (hh >> 16) % 250 + 1)}],
-                "natGatewayId": nat, "state": "available", "subnetId": sid, "vpcId": vpc_id,
-                "tagSet": _tags({"Name": "%s-nat-%s" % (name, zone)}), "connectivityType": "public"}
-            store.add("nat_gateways", nat, ng)
-            nat_by_zone[zone] = ng
-        if "nat_unavailable" in defects:
-            ng = nat_by_zone[lay["subnets"][0]["az"]]
-            ng["state"] = "failed"
-            ng["failureCode"] = "Gateway.NotAttached"
-            ng["failureMessage"] = "Network %s has no Internet gateway attached" % vpc_id
-            ng["natGatewayAddressSet"] = []
-    tgw_id = None
-    if egress == "tgw":
-        broken = "tgw_unavailable" in defects
-        tgw_id = rid("tgw", account, region, name if broken else "shared-egress")
-        if tgw_id not in store.transit_gateways:
-            store.add("transit_gateways", tgw_id, {
-                "transitGatewayId": tgw_id,
-                "transitGatewayArn": "arn:aws:ec2:%s:%s:transit-gateway/%s" % (region, account, tgw_id),
-                "state": "pending" if broken else "available", "ownerId": account,
-                "description": "egress transit gateway", "creationTime": ctime,
-                "options": {"amazonSideAsn": 64512, "autoAcceptSharedAttachments": "disable",
-                            "defaultRouteTableAssociation": "enable", "defaultRouteTablePropagation": "enable",
-                            "vpnEcmpSupport": "enable", "dnsSupport": "enable", "multicastSupport": "disable"},
-                "tagSet": _tags({"Name": "egress-tgw"})})
-        att = rid("tgw-attach", account, region, name)
-        store.add("tgw_attachments", att, {
-            "transitGatewayAttachmentId": att, "transitGatewayId": tgw_id, "vpcId": vpc_id,
-            "vpcOwnerId": account, "state": "pending" if broken else "available",
-            "subnetIds": [s["id"] for s in lay["subnets"]], "creationTime": ctime,
-            "options": {"dnsSupport": "enable", "ipv6Support": "enable" if ipv6 else "disable",
-                        "applianceModeSupport": "disable"}, "tagSet": _tags({"Name": name + "-attach"})})
-
-    eigw = None
-    if ipv6 and "ipv6_no_eigw" not in defects:
-        eigw = rid("eigw", account, region, name)
-        store.add("egress_only_igws", eigw, {"attachmentSet": [{"state": "attached", "vpcId": vpc_id}],
-                                             "egressOnlyInternetGatewayId": eigw,
-                                             "tagSet": _tags({"Name": name + "-eigw"})})
-
-    # route tables
-    def default_routes(zone):
-        if egress == "nat":
-            return [_route("0.0.0.0/0", "natGatewayId", nat_by_zone[zone]["natGatewayId"])]
-        return [_route("0.0.0.0/0", "transitGatewayId", tgw_id)]
-
-    def v6_routes():
-        return [_route("::/0", "egressOnlyInternetGatewayId", eigw, v6=True)] if eigw else []
-
-    blackhole_nat = None
-    if "blackhole_route" in defects:
-        blackhole_nat = rid("nat", account, region, name, "deleted")
-        store.add("nat_gateways", blackhole_nat, {
-            "createTime": ctime, "deleteTime": ctime, "natGatewayAddressSet": [],
-            "natGatewayId": blackhole_nat, "state": "deleted",
-            "subnetId": public_ids[0] if public_ids else lay["subnets"][0]["id"], "vpcId": vpc_id,
-            "tagSet": _tags({"Name": name + "-nat-old"}), "connectivityType": "public"})
-
-    def apply_route_defects(routes):
-        if "no_default_route" in defects:
-            routes = [r for r in routes if r.get("destinationCidrBlock") != "0.0.0.0/0"]
-        if blackhole_nat:
-            routes = [r for r in routes if r.get("destinationCidrBlock") != "0.0.0.0/0"]
-            routes.append(_route("0.0.0.0/0", "natGatewayId", blackhole_nat, state="blackhole"))
-        return routes
-
-    main_rt = rid("rtb", account, region, name, "main")
-    main_routes = _local_routes(cidr, v6block)
-    if rt_mode == "main":
-        main_routes += default_routes(lay["subnets"][0]["az"]) + v6_routes()
-        main_routes = apply_route_defects(main_routes)
-    store.add("route_tables", main_rt, {
-        "associationSet": [{"main": True, "routeTableAssociationId": rid("rtbassoc", main_rt),
-                            "routeTableId": main_rt, "associationState": {"state": "associated"}}],
-        "propagatingVgwSet": [], "routeTableId": main_rt, "routeSet": main_routes,
-        "tagSet": _tags({"Name": name + "-main"}), "vpcId": vpc_id, "ownerId": account})
-    if rt_mode == "per-subnet":
-        for s in lay["subnets"]:
-            rt = rid("rtb", account, region, name, "private", s["index"])
-            routes = _local_routes(cidr, v6block) + default_routes(s["az"]) + v6_routes()
-            if s["index"] == 0:
-                routes = apply_route_defects(routes)
-            store.add("route_tables", rt, {
-                "associationSet": [{"main": False, "routeTableAssociationId": rid("rtbassoc", rt),
-                                    "routeTableId": rt, "subnetId": s["id"],
-                                    "associationState": {"state": "associated"}}],
-                "propagatingVgwSet": [], "routeTableId": rt, "routeSet": routes,
-                "tagSet": _tags({"Name": "%s-private-%s" % (name, s["az"])}), "vpcId": vpc_id,
-                "ownerId": account})
-    if public_ids:
-        rt = rid("rtb", account, region, name, "public")
-        igw = rid("igw", account, region, name)
-        store.add("route_tables", rt, {
-            "associationSet": [{"main": False, "routeTableAssociationId": rid("rtbassoc", rt, sid),
-                                "routeTableId": rt, "subnetId": sid, "associationState": {"state": "associated"}}
-                               for sid in public_ids],
-            "propagatingVgwSet": [], "routeTableId": rt,
-            "routeSet": _local_routes(cidr, v6block) + [_route("0.0.0.0/0", "gatewayId", igw)],
-            "tagSet": _tags({"Name": name + "-public"}), "vpcId": vpc_id, "ownerId": account})
-
-    # network ACLs
-    default_acl = rid("acl", account, region, name, "default")
-    dentries = [_nacl_entry(100, "-1", "allow", True, "0.0.0.0/0"),
-                _nacl_entry(32767, "-1", "deny", True, "0.0.0.0/0"),
-                _nacl_entry(100, "-1", "allow", False, "0.0.0.0/0"),
-                _nacl_entry(32767, "-1", "deny", False, "0.0.0.0/0")]
-    if ipv6:
-        dentries[1:1] = [_nacl_entry(101, "-1", "allow", True, "::/0", v6=True)]
-        dentries.append(_nacl_entry(101, "-1", "allow", False, "::/0", v6=True))
-        dentries.append(_nacl_entry(32768, "-1", "deny", True, "::/0", v6=True))
-        dentries.append(_nacl_entry(32768, "-1", "deny", False, "::/0", v6=True))
-    nacl_defect = NACL_GROUP.intersection(defects)
-    default_subnets = list(public_ids)
-    custom_subnets = []
-    broken_subnets = []
-    for s in lay["subnets"]:
-        if s["index"] == 0 and nacl_defect:
-            broken_subnets.append(s["id"])
-        elif nacl_mode == "default":
-            default_subnets.append(s["id"])
-        else:
-            custom_subnets.append(s["id"])
-
-    def acl(acl_id, entries, subnet_ids, is_default, label):
-        store.add("network_acls", acl_id, {
-            "associationSet": [{"networkAclAssociationId": rid("aclassoc", acl_id, sid), "networkAclId": acl_id,
-                                "subnetId": sid} for sid in subnet_ids],
-            "entrySet": entries, "default": is_default, "networkAclId": acl_id,
-            "tagSet": _tags({"Name": label}) if not is_default else [], "vpcId": vpc_id, "ownerId": account})
-
-    acl(default_acl, dentries, default_subnets, True, name + "-default")
-
-    def custom_entries(defect):
-        eg = [_nacl_entry(100, "6", "allow", True, "0.0.0.0/0", (443, 443)),
-              _nacl_entry(110, "6", "allow", True, cidr, (10250, 10250)),
-              _nacl_entry(120, "6", "allow", True, "0.0.0.0/0", (1024, 65535)),
-              _nacl_entry(130, "17", "allow", True, cidr, (53, 53)),
-              _nacl_entry(140, "6", "allow", True, cidr, (53, 53))]
-        ing = [_nacl_entry(100, "6", "allow", False, "0.0.0.0/0", (1024, 65535)),
-               _nacl_entry(110, "-1", "allow", False, cidr)]
-        if ipv6:
-            eg.append(_nacl_entry(105, "6", "allow", True, "::/0", (443, 443), v6=True))
-            eg.append(_nacl_entry(125, "6", "allow", True, "::/0", (1024, 65535), v6=True))
-            ing.append(_nacl_entry(105, "6", "allow", False, "::/0", (1024, 65535), v6=True))
-        if defect == "nacl_443_blocked":
-            eg.append(_nacl_entry(90, "6", "deny", True, "0.0.0.0/0", (443, 443)))
-        elif defect == "nacl_10250_blocked":
-            eg.append(_nacl_entry(90, "6", "deny", True, cidr, (10250, 10250)))
-        elif defect == "nacl_ephemeral_blocked":
-            if h % 2:
-                ing.append(_nacl_entry(90, "6", "deny", False, "0.0.0.0/0", (1024, 65535)))
-            else:
-                ing[0] = _nacl_entry(100, "6", "allow", False, "0.0.0.0/0", (32768, 65535))
-        eg.append(_nacl_entry(32767, "-1", "deny", True, "0.0.0.0/0"))
-        ing.append(_nacl_entry(32767, "-1", "deny", False, "0.0.0.0/0"))
-        if ipv6:
-            eg.append(_nacl_entry(32768, "-1", "deny", True, "::/0", v6=True))
-            ing.append(_nacl_entry(32768, "-1", "deny", False, "::/0", v6=True))
-        # AWS lists entries egress first, then by rule number
-        return sorted(eg, key=lambda e: e["ruleNumber"]) + sorted(ing, key=lambda e: e["ruleNumber"])
-
-    if custom_subnets or nacl_mode == "custom":
-        acl(rid("acl", account, region, name, "private"), custom_entries(None), custom_subnets, False,
-            name + "-private")
-    if broken_subnets:
-        acl(rid("acl", account, region, name, "restricted"), custom_entries(next(iter(nacl_defect))),
-            broken_subnets, False, name + "-restricted")
-
-    # security groups of the network
-    all6 = ["::/0"] if ipv6 else []
-    store.add("security_groups", rid("sg", account, region, name, "default"), security_group(
-        account, region, rid("sg", account, region, name, "default"), "default", "default VPC security group",
-        vpc_id, [_perm("-1", groups=[rid("sg", account, region, name, "default")], account=account)],
-        [_perm("-1", cidrs=["0.0.0.0/0"], cidrs6=all6)]))
-    store.add("security_groups", lay["node_sg"], security_group(
-        account, region, lay["node_sg"], name + "-nodes", "EKS worker nodes", vpc_id,
-        [_perm("-1", groups=[lay["node_sg"]], account=account), _perm("6", (10250, 10250), cidrs=[cidr])],
-        [_perm("-1", cidrs=["0.0.0.0/0"], cidrs6=all6)], {"Name": name + "-nodes"}))
-    # an optional extra control-plane group that only opens 443 outbound
-    store.add("security_groups", lay["extra_sg"], security_group(
-        account, region, lay["extra_sg"], name + "-controlplane", "extra control plane egress", vpc_id, [],
-        [_perm("6", (443, 443), cidrs=["0.0.0.0/0"], cidrs6=all6)], {"Name": name + "-controlplane"}))
-
-    # VPC endpoints
-    for svc in net.get("vpc_endpoints", []):
-        ep = rid("vpce", account, region, name, svc)
-        if svc == "s3":
-            store.add("vpc_endpoints", ep, {
-                "vpcEndpointId": ep, "vpcEndpointType": "Gateway", "vpcId": vpc_id,
-                "serviceName": "com.amazonaws.%s.s3" % region, "state": "available",
-                "routeTableIdSet": [rt["routeTableId"] for rt in store.route_tables.values()
-                                    if rt["vpcId"] == vpc_id],
-                "subnetIdSet": [], "groupSet": [], "privateDnsEnabled": False, "requesterManaged": False,
-                "networkInterfaceIdSet": [], "dnsEntrySet": [], "creationTimestamp": ctime, "tagSet": [],
-                "ownerId": account})
-            continue
-        enis = [rid("eni", ep, s["id"]) for s in lay["subnets"]]
-        host = "%s.%s.%s.vpce.amazonaws.com" % (ep, svc, region)
-        store.add("vpc_endpoints", ep, {
-            "vpcEndpointId": ep, "vpcEndpointType": "Interface", "vpcId": vpc_id,
-            "serviceName": "com.amazonaws.%s.%s" % (region, svc), "state": "available",
-            "routeTableIdSet": [], "subnetIdSet": [s["id"] for s in lay["subnets"]],
-            "groupSet": [{"groupId": lay["node_sg"], "groupName": name + "-nodes"}],
-            "ipAddressType": "ipv4", "dnsOptions": {"dnsRecordIpType": "ipv4"},
-            "privateDnsEnabled": True, "requesterManaged": False, "networkInterfaceIdSet": enis,
-            "dnsEntrySet": [{"dnsName": host, "hostedZoneId": "Z7HUB22UULQXV"},
-                            {"dnsName": "%s.%s.amazonaws.com" % (svc, region), "hostedZoneId": "ZONEIDPENDING"}],
-            "creationTimestamp": ctime, "tagSet": [], "ownerId": account})
-
-
-def cluster_security_group(account, region, cl, lay, ipv6):
-    """The EKS-created cluster security group for a cluster record."""
-    gid = cl["cluster_sg"]
-    name = cl["name"]
-    defects = set(cl.get("defects", []))
-    cidr = lay["cidr"] if lay else "10.0.0.0/16"
-    node_sg = lay["node_sg"] if lay else gid
-    all6 = ["::/0"] if ipv6 else []
-    variant = int(h16("sgvariant", account, region, name), 16) % 3
-    if "sg_no_443" in defects:
-        egress = [_perm("6", (10250, 10250), groups=[node_sg], account=account),
-                  _perm("17", (53, 53), cidrs=[cidr])]
-    elif "sg_no_10250" in defects:
-        egress = [_perm("6", (443, 443), cidrs=["0.0.0.0/0"], cidrs6=all6),
-                  _perm("17", (53, 53), cidrs=[cidr])]
-    elif variant == 1:
-        egress = [_perm("6", (443, 443), cidrs=["0.0.0.0/0"], cidrs6=all6),
-                  _perm("6", (10250, 10250), groups=[node_sg], account=account),
-                  _perm("17", (53, 53), cidrs=[cidr])]
-    elif variant == 2 and cl.get("extra_sg_attached"):
-        # 443 comes from the extra control-plane group: the union matters
-        egress = [_perm("6", (10250, 10250), cidrs=[cidr]), _perm("17", (53, 53), cidrs=[cidr])]
-    else:
-        egress = [_perm("-1", cidrs=["0.0.0.0/0"], cidrs6=all6)]
-    sgname = "eks-cluster-sg-%s-%d" % (name, int(h16("sgnum", gid), 16) % 10 ** 10)
-    return security_group(
-        account, region, gid, sgname,
-        "EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, "
-        "as well as any managed workloads.", cl["vpc_id"], [_perm("-1", groups=[gid], account=account)], egress,
-        {"Name": sgname, "kubernetes.io/cluster/" + name: "owned",
-         "aws:eks:cluster-name": name})
-
-
-def cluster_enis(account, region, cl, subnets_by_id):
-    out = []
-    groups = [cl["cluster_sg"]] + list(cl.get("sg_ids", []))
-    for i, sid in enumerate(cl["subnet_ids"][:2]):
-        sub = subnets_by_id.get(sid)
-        if sub is None:
-            continue
-        eni = rid("eni", account, region, cl["name"], cl.get("created_at", 0), i)
-        net = ipaddress.ip_network(sub["cidrBlock"])
-        ip = str(ipaddress.ip_address(int(net.network_address) + 10 + int(h16(eni), 16) % 200))
-        out.append({
-            "availabilityZone": sub["availabilityZone"], "description": "Amazon EKS " + cl["name"],
-            "groupSet": [{"groupName": g, "groupId": g} for g in groups], "interfaceType": "interface",
-            "ipv6AddressesSet": [], "macAddress": "0e:%s" % ":".join(h16("mac", eni)[j:j + 2] for j in range(0, 10, 2)),
-            "networkInterfaceId": eni, "ownerId": account,
-            "privateDnsName": "ip-%s.%s.compute.internal" % (ip.replace(".", "-"), region),
-            "privateIpAddress": ip,
-            "privateIpAddressesSet": [{"primary": True, "privateIpAddress": ip}],
-            "requesterId": "%s" % hexid(12, "eks", region), "requesterManaged": False,
-            "sourceDestCheck": True, "status": "in-use", "subnetId": sid,
-            "tagSet": [], "vpcId": sub["vpcId"], "_cluster": cl["name"]})
-    return out
+    def expected_failures(self, account, cluster, role=None):
+        """Ground truth for a cluster: derived from defects on knob networks (plus the IAM
+        evaluation of its role), stated (or None) on explicit networks."""
+        net = self.networks[(account, cluster["region"], cluster["network"])]
+        if net.get("ec2"):
+            ef = cluster.get("expect_fail")
+            return sorted(ef) if ef is not None else None
+        fails = set(ground_truth(net, cluster))
+        if not self.iam.allows_describe(role or iamdir.cluster_role_arn(account, cluster)):
+            fails.add("iam_role_describe")
+        return sorted(fails)

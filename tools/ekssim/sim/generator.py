@@ -6,7 +6,7 @@ SPEC is comma-separated key=value (README.md, "Generated fleets"):
   regions=R       number of regions (first R of a fixed list) or a list joined by '+'
   seed=S          RNG seed (default 1): same SPEC, same fleet, same ids
   defects=F       share of clusters given a defect (default 0.3)
-  kinds=a+b       restrict the defect kinds (default: all 18)
+  kinds=a+b       restrict the defect kinds (default: all of them)
   multi=F         share of defective clusters that get a second, independent defect (default 0.1)
   routed=F        share already CUSTOMER_ROUTED (default 0.1)
   isolated=F      share CUSTOMER_ISOLATED (default 0.01)
@@ -154,13 +154,16 @@ def generate(spec_str):
         name = "%s-%s-%05d" % (_ENVS[rng.randrange(3)], _TEAMS[rng.randrange(len(_TEAMS))], i)
         need_new = not gnets or gnets[-1]["_count"] >= p["share"]
         if need_new:
+            r_eg = rng.random()
             net = {"name": "vpc-%s" % name if p["share"] == 1 else "net-%s-%04d" % (region, len(gnets)),
-                   "region": region, "egress": "tgw" if rng.random() < 0.2 else "nat",
+                   "region": region, "egress": "tgw" if r_eg < 0.2 else "instance" if r_eg < 0.3 else "nat",
                    "route_tables": "main" if rng.random() < 0.3 else "per-subnet",
                    "nacl": "default" if rng.random() < 0.4 else "custom",
                    "subnets": 3 if rng.random() < 0.6 else 2, "ipv6": False, "defects": [], "_count": 0}
             if rng.random() < 0.1:
                 net["vpc_endpoints"] = ["eks", "sts"]
+            if rng.random() < 0.5:
+                net["flow_logs"] = True
             gnets.append(net)
             acct["networks"].append(net)
         net = gnets[-1]
@@ -199,10 +202,8 @@ def generate(spec_str):
                 continue
             if k in fleetmod.NETWORK_DEFECTS:
                 net["defects"].append(k)
-                if k == "nat_unavailable":
-                    net["egress"] = "nat"
-                elif k == "tgw_unavailable":
-                    net["egress"] = "tgw"
+                if k in fleetmod.DEFECT_EGRESS:
+                    net["egress"] = fleetmod.DEFECT_EGRESS[k]
                 elif k == "ipv6_no_eigw":
                     net["ipv6"] = True
                     cl["ip_family"] = "ipv6"
@@ -224,10 +225,9 @@ def generate(spec_str):
         nets = dict((n["name"], n) for n in acct["networks"])
         for n in acct["networks"]:
             n.pop("_count", None)
-            if "nat_unavailable" in n["defects"]:
-                n["egress"] = "nat"
-            if "tgw_unavailable" in n["defects"]:
-                n["egress"] = "tgw"
+            for d in n["defects"]:
+                if d in fleetmod.DEFECT_EGRESS:
+                    n["egress"] = fleetmod.DEFECT_EGRESS[d]
         for c in acct["clusters"]:
             net = nets[c["network"]]
             if net.get("ipv6") and "ipv6_no_eigw" in net["defects"]:

@@ -2,7 +2,7 @@
 
   rest-json  EKS           errors: x-amzn-ErrorType header + {"message": ...}
   ec2        EC2           <Response><Errors><Error>..</Error></Errors><RequestID>..</RequestID></Response>
-  query      STS           <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>
+  query      STS, IAM      <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>
   json       Organizations json-1.1: {"__type": code, "Message": ...}
 
 Services raise AwsError(code, message, status) for service errors, or
@@ -15,10 +15,12 @@ from xml.sax.saxutils import escape
 
 from .httpserver import Response
 
-SERVICE_PROTOCOL = {"eks": "rest-json", "ec2": "ec2", "sts": "query", "organizations": "json"}
+SERVICE_PROTOCOL = {"eks": "rest-json", "ec2": "ec2", "sts": "query", "organizations": "json", "iam": "query"}
 
 EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
+QUERY_NS = {"sts": STS_NS, "iam": IAM_NS}
 EKS_ERR_NS = "http://internal.amazon.com/coral/com.amazonaws.eks/"
 
 
@@ -227,12 +229,12 @@ def error_response(err, service, request_id, json_query=False):
                 '</Error></Errors><RequestID>%s</RequestID></Response>'
                 % (escape(err.code), escape(err.message), request_id)).encode("utf-8")
         return Response(err.status, [("Content-Type", "text/xml;charset=UTF-8")], body)
-    # query (STS)
+    # query (STS, IAM)
     typ = "Sender" if err.sender else "Receiver"
     if json_query:
         return json_response({"Error": {"Code": err.code, "Message": err.message, "Type": typ},
                               "RequestId": request_id}, err.status)
     body = ('<ErrorResponse xmlns="%s">\n  <Error>\n    <Type>%s</Type>\n    <Code>%s</Code>\n    <Message>%s</Message>\n'
             '  </Error>\n  <RequestId>%s</RequestId>\n</ErrorResponse>\n'
-            % (STS_NS, typ, escape(err.code), escape(err.message), request_id)).encode("utf-8")
+            % (QUERY_NS.get(service, STS_NS), typ, escape(err.code), escape(err.message), request_id)).encode("utf-8")
     return Response(err.status, [("Content-Type", "text/xml")], body)

@@ -11,7 +11,7 @@ import os
 import re
 import time
 
-from . import fleet as fleetmod
+from .ids import h16, hexid
 from .protocols import AwsError, json_response, query_response
 from .httpserver import Response
 
@@ -49,11 +49,11 @@ def new_key_material():
 
 
 def role_id(role_arn):
-    return "AROA" + fleetmod.hexid(17, "roleid", role_arn)
+    return "AROA" + hexid(17, "roleid", role_arn)
 
 
 def user_id(user_arn):
-    return "AIDA" + fleetmod.hexid(17, "userid", user_arn)
+    return "AIDA" + hexid(17, "userid", user_arn)
 
 
 class StsService(object):
@@ -183,6 +183,11 @@ class StsService(object):
                 "Expiration": iso(cred.expiration)}
 
 
+def account_state(a):
+    """An account's Organizations State (fleet key state; the legacy key status maps onto it)."""
+    return a.get("state") or a.get("status") or "ACTIVE"
+
+
 class OrgService(object):
     def __init__(self, sim):
         self.sim = sim
@@ -203,12 +208,19 @@ class OrgService(object):
 
     def _account(self, a):
         fl = self.sim.fleet
-        return {"Id": a["id"],
-                "Arn": "arn:aws:organizations::%s:account/%s/%s" % (fl.management_account, fl.org_id, a["id"]),
-                "Email": a.get("email", "aws+%s@example.com" % a["id"]), "Name": a.get("name", a["id"]),
-                "Status": a.get("status", "ACTIVE"),
-                "JoinedMethod": "CREATED" if a["id"] != fl.management_account else "INVITED",
-                "JoinedTimestamp": 1577836800.0 + int(fleetmod.h16("joined", a["id"]), 16) % 100000000}
+        out = {"Id": a["id"],
+               "Arn": "arn:aws:organizations::%s:account/%s/%s" % (fl.management_account, fl.org_id, a["id"]),
+               "Email": a.get("email", "aws+%s@example.com" % a["id"]), "Name": a.get("name", a["id"])}
+        # State (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED) replaced Status in September 2026;
+        # organization.account_status chooses what is served ("state", "both", "legacy")
+        state = account_state(a)
+        if fl.account_status in ("legacy", "both"):
+            out["Status"] = "SUSPENDED" if state == "CLOSED" else state
+        if fl.account_status in ("state", "both"):
+            out["State"] = state
+        out["JoinedMethod"] = "CREATED" if a["id"] != fl.management_account else "INVITED"
+        out["JoinedTimestamp"] = 1577836800.0 + int(h16("joined", a["id"]), 16) % 100000000
+        return out
 
     def op_ListAccounts(self, ctx, body):
         accts = [self._account(a) for a in self.sim.fleet.spec["accounts"]]
@@ -276,7 +288,7 @@ class CredentialEndpoints(object):
         cur = self._cache.get(key)
         if cur is not None and self.sim.sessions.get(cur.access_key) is cur and cur.expiration - now > dur / 2:
             return cur
-        sess = "i-0%s" % fleetmod.h16("instance", acct) if kind == "imds" else "eks-pod-identity"
+        sess = "i-0%s" % h16("instance", acct) if kind == "imds" else "eks-pod-identity"
         r = fl.role(acct, role) or {}
         cred = self.sim.issue_session(acct, "assumed-role", role_name=role, session_name=sess, duration=dur,
                                       deny=r.get("deny_actions", []), source=kind)
@@ -334,13 +346,13 @@ class CredentialEndpoints(object):
             return self._text(200, json.dumps(body, indent=2))
         simple = {"/latest/meta-data/placement/region": region,
                   "/latest/meta-data/placement/availability-zone": region + "a",
-                  "/latest/meta-data/instance-id": "i-0%s" % fleetmod.h16("instance", acct),
+                  "/latest/meta-data/instance-id": "i-0%s" % h16("instance", acct),
                   "/latest/meta-data/": "ami-id\ninstance-id\nplacement/\niam/\n"}
         if path in simple:
             return self._text(200, simple[path])
         if path == "/latest/dynamic/instance-identity/document":
             return self._text(200, json.dumps({"accountId": acct, "region": region, "availabilityZone": region + "a",
-                                               "instanceId": "i-0%s" % fleetmod.h16("instance", acct)}),
+                                               "instanceId": "i-0%s" % h16("instance", acct)}),
                               "application/json")
         return self._text(404, "Not Found")
 

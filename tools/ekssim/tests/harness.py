@@ -83,6 +83,16 @@ def stop_all():
     _shared.clear()
 
 
+def fleet_file(spec):
+    """Write a fleet spec to a fresh temporary file; its path."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="ekssim-fleet-")
+    p = os.path.join(d, "fleet.json")
+    with open(p, "w") as f:
+        json.dump(spec, f)
+    return p
+
+
 def eq(got, want, what=""):
     if got != want:
         raise AssertionError("%s: got %r, want %r" % (what or "value", got, want))

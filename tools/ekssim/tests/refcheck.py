@@ -1,4 +1,4 @@
-"""A reference implementation of the 18 preflight checks, over the wire.
+"""A reference implementation of every preflight check id the simulator knows, over the wire.
 
 It exists to prove that the simulator's recorded ground truth (expect_fail)
 matches what a careful preflight sees through the EKS and EC2 APIs.  The
@@ -7,7 +7,7 @@ semantics follow tools/ekssim/README.md ("Preflight check ids").
 
 import ipaddress
 
-from harness import ec2_list
+from harness import ec2_list, xml_to_obj
 
 
 def _ids(prefix, ids):
@@ -58,7 +58,8 @@ def nacl_allows(entries, egress, lo, hi, target):
     return False
 
 
-def sg_allows(perms, port, target, group_ok=False):
+def sg_allows(perms, port, target, group_ok=False, prefix_lists=None):
+    """prefix_lists maps a managed prefix list id to its CIDRs (GetManagedPrefixListEntries)."""
     t = _net(target)
     for p in perms:
         proto = p["ipProtocol"]
@@ -66,15 +67,57 @@ def sg_allows(perms, port, target, group_ok=False):
             continue
         if proto != "-1" and not (int(p["fromPort"]) <= port <= int(p["toPort"])):
             continue
-        for r in (p.get("ipRanges") or []):
-            if _net(r["cidrIp"]).version == t.version and _net(r["cidrIp"]).supernet_of(t):
-                return True
-        for r in (p.get("ipv6Ranges") or []):
-            if _net(r["cidrIpv6"]).version == t.version and _net(r["cidrIpv6"]).supernet_of(t):
+        cidrs = [r["cidrIp"] for r in (p.get("ipRanges") or [])] + \
+            [r["cidrIpv6"] for r in (p.get("ipv6Ranges") or [])]
+        for r in (p.get("prefixListIds") or []):
+            cidrs.extend((prefix_lists or {}).get(r["prefixListId"], []))
+        for c in cidrs:
+            if _net(c).version == t.version and _net(c).supernet_of(t):
                 return True
         if group_ok and p.get("groups"):
             return True
     return False
+
+
+def _prefix_lists(client, perms):
+    out = {}
+    for p in perms:
+        for r in (p.get("prefixListIds") or []):
+            pid = r["prefixListId"]
+            if pid not in out:
+                entries = ec2_list(client.ec2("GetManagedPrefixListEntries", {"PrefixListId": pid}), "entrySet")
+                out[pid] = [e["cidr"] for e in entries]
+    return out
+
+
+def _instance_ok(client, route):
+    """A NAT instance route target: the instance runs and its source/dest check is off."""
+    iid = route.get("instanceId")
+    if not iid:
+        enis = ec2_list(client.ec2("DescribeNetworkInterfaces", _ids("NetworkInterfaceId",
+                                                                     [route["networkInterfaceId"]])),
+                        "networkInterfaceSet")
+        iid = enis[0].get("attachment", {}).get("instanceId") if enis else None
+        if not iid:
+            return False
+    res = ec2_list(client.ec2("DescribeInstances", _ids("InstanceId", [iid])), "reservationSet")
+    insts = [i for r in res for i in r["instancesSet"]]
+    return bool(insts) and insts[0]["instanceState"]["name"] == "running" and \
+        insts[0]["sourceDestCheck"] == "false"
+
+
+def role_can_describe(client, role_arn):
+    """iam_role_describe: SimulatePrincipalPolicy allows ec2:DescribeVpcs and ec2:DescribeDhcpOptions."""
+    r = client.iam("SimulatePrincipalPolicy", {"PolicySourceArn": role_arn,
+                                                "ActionNames.member.1": "ec2:DescribeVpcs",
+                                                "ActionNames.member.2": "ec2:DescribeDhcpOptions"})
+    if r.status == 404:
+        return False
+    from harness import eq
+    eq(r.status, 200, "SimulatePrincipalPolicy (%s)" % r.text[:300])
+    _, obj = xml_to_obj(r.text)
+    results = obj["SimulatePrincipalPolicyResult"]["EvaluationResults"]
+    return len(results) == 2 and all(x["EvalDecision"] == "allowed" for x in results)
 
 
 def check(client, name):
@@ -117,6 +160,12 @@ def check(client, name):
             d = default[0]
             if d["state"] == "blackhole":
                 fails.add("route_blackhole")
+            elif d.get("gatewayId", "").startswith("igw-"):
+                # the cluster's ENIs have no public IPv4 address: an internet gateway alone does not serve them
+                fails.add("route_igw_only")
+            elif d.get("instanceId") or d.get("networkInterfaceId"):
+                if not _instance_ok(client, d):
+                    fails.add("egress_device_instance")
             elif d.get("natGatewayId"):
                 ng = ec2_list(client.ec2("DescribeNatGateways", _ids("NatGatewayId", [d["natGatewayId"]])),
                               "natGatewaySet")
@@ -157,9 +206,11 @@ def check(client, name):
     groups = [vpc_cfg["clusterSecurityGroupId"]] + list(vpc_cfg["securityGroupIds"])
     sgs = ec2_list(client.ec2("DescribeSecurityGroups", _ids("GroupId", groups)), "securityGroupInfo")
     perms = [p for g in sgs for p in (g.get("ipPermissionsEgress") or [])]
-    if not sg_allows(perms, 443, "0.0.0.0/0") or (ipv6 and not sg_allows(perms, 443, "::/0")):
+    pls = _prefix_lists(client, perms)
+    if not sg_allows(perms, 443, "0.0.0.0/0", prefix_lists=pls) or \
+            (ipv6 and not sg_allows(perms, 443, "::/0", prefix_lists=pls)):
         fails.add("sg_egress_443")
-    if not sg_allows(perms, 10250, vpc_cidr, group_ok=True):
+    if not sg_allows(perms, 10250, vpc_cidr, group_ok=True, prefix_lists=pls):
         fails.add("sg_egress_10250")
     dopt = ec2_list(client.ec2("DescribeDhcpOptions", _ids("DhcpOptionsId", [vpc["dhcpOptionsId"]])),
                     "dhcpOptionsSet")[0]
@@ -169,8 +220,9 @@ def check(client, name):
         fails.add("dhcp_amazon_dns")
     for attr, cid in (("enableDnsSupport", "vpc_dns_support"), ("enableDnsHostnames", "vpc_dns_hostnames")):
         r = client.ec2("DescribeVpcAttribute", {"VpcId": vpc_id, "Attribute": attr})
-        from harness import xml_to_obj
         _, obj = xml_to_obj(r.text)
         if obj[attr]["value"] != "true":
             fails.add(cid)
+    if not role_can_describe(client, c["roleArn"]):
+        fails.add("iam_role_describe")
     return sorted(fails)

@@ -23,8 +23,9 @@ sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
 
-MODULES = ["test_sigv4", "test_server", "test_auth", "test_eks", "test_ec2", "test_identity", "test_faults",
-           "test_admin", "test_fleet", "test_official"]
+MODULES = ["test_sigv4", "test_iampolicy", "test_server", "test_auth", "test_eks", "test_ec2", "test_explicit",
+           "test_iam", "test_scp", "test_k8s", "test_identity", "test_faults", "test_admin", "test_fleet",
+           "test_official"]
 
 
 def main(argv):

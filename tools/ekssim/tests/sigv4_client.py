@@ -224,6 +224,11 @@ class Client(object):
     def sts(self, action, params=None, **kw):
         return self.query("sts", action, params, **kw)
 
+    def iam(self, action, params=None, **kw):
+        """IAM: one global endpoint, signed for us-east-1."""
+        kw.setdefault("region", "us-east-1")
+        return self.query("iam", action, params, version="2010-05-08", **kw)
+
     def orgs(self, op, body=None, **kw):
         data = json.dumps(body or {}).encode()
         return self.signed("organizations", "POST", "/", "", {

@@ -12,17 +12,17 @@ from sigv4_client import Client, Creds
 def t_state():
     s = shared("admin", "--time-scale", "0")
     h = s.admin("GET", "/_sim/health")
-    eq((h["ok"], h["clusters"]), (True, 16), "health")
+    eq((h["ok"], h["clusters"]), (True, 22), "health")
     st = s.admin("GET", "/_sim/state")
     names = [(c["account"], c["region"], c["name"]) for c in st["clusters"]]
-    eq(len(names), 16, "all clusters")
+    eq(len(names), 22, "all clusters")
     one = s.admin("GET", "/_sim/state?name=legacy-batch")["clusters"]
     eq(len(one), 1, "filter by name")
     c = one[0]
     for k in ("status", "mode", "updates", "expect_fail", "vpc_id", "subnet_ids", "defects"):
         ok(k in c, "missing " + k)
     eq((c["status"], c["mode"], c["expect_fail"]), ("ACTIVE", "AWS_MANAGED", ["route_default"]), "legacy-batch")
-    eq(len(s.admin("GET", "/_sim/state?account=444455556666")["clusters"]), 6, "filter by account")
+    eq(len(s.admin("GET", "/_sim/state?account=444455556666")["clusters"]), 12, "filter by account")
 
 
 @T("admin: /_sim/log records every request and per-cluster accepted vs refused mutating calls")

@@ -243,3 +243,110 @@ def t_regions():
     eq([r["regionName"] for r in one], ["eu-west-1"], "RegionName.N")
     f = ec2_list(c.ec2("DescribeRegions", F(("opt-in-status", ["opted-in"]))), "regionInfo")
     eq([r["regionName"] for r in f], ["af-south-1"], "filter")
+
+
+@T("ec2: DescribeInstances: reservations of NAT instances, filters, ids, errors")
+def t_instances():
+    c = _c("us-east-2", SECOND)
+    r = c.ec2("DescribeInstances")
+    ok('<reservationSet><item><reservationId>r-0' in r.text, "reservationSet/item shape")
+    res = ec2_list(r, "reservationSet")
+    insts = [i for x in res for i in x["instancesSet"]]
+    eq(len(insts), 3, "three NAT instances in us-east-2")
+    ok(all(x["ownerId"] == "444455556666" and x["reservationId"].startswith("r-") for x in res), "reservations")
+    by_state = sorted((i["instanceState"]["name"], i["instanceState"]["code"], i["sourceDestCheck"]) for i in insts)
+    eq(by_state, [("running", "16", "false"), ("running", "16", "true"), ("stopped", "80", "false")],
+       "one healthy, one with the source/dest check on, one stopped")
+    stopped = [i for i in insts if i["instanceState"]["name"] == "stopped"][0]
+    ok("ipAddress" not in stopped and stopped["stateReason"]["code"] == "Client.UserInitiatedShutdown", "stopped")
+    one = ec2_list(c.ec2("DescribeInstances", F(("instance-state-name", ["stopped"]))), "reservationSet")
+    eq([x["instancesSet"][0]["instanceId"] for x in one], [stopped["instanceId"]], "state filter")
+    eq(len(ec2_list(c.ec2("DescribeInstances", F(("source-dest-check", ["true"]))), "reservationSet")), 1, "sdc filter")
+    by_id = ec2_list(c.ec2("DescribeInstances", F(InstanceId=[stopped["instanceId"]])), "reservationSet")
+    eq(by_id[0]["instancesSet"][0]["vpcId"], stopped["vpcId"], "by id")
+    eq(len(ec2_list(c.ec2("DescribeInstances", F(("vpc-id", [stopped["vpcId"]]))), "reservationSet")), 1, "vpc-id")
+    eni = stopped["networkInterfaceSet"][0]["networkInterfaceId"]
+    eq(len(ec2_list(c.ec2("DescribeInstances", F(("network-interface.network-interface-id", [eni]))),
+                    "reservationSet")), 1, "by ENI")
+    enis = ec2_list(c.ec2("DescribeNetworkInterfaces", F(("attachment.instance-id", [stopped["instanceId"]]))),
+                    "networkInterfaceSet")
+    eq([e["networkInterfaceId"] for e in enis], [eni], "the instance's ENI in DescribeNetworkInterfaces")
+    cases = [(c.ec2("DescribeInstances", F(InstanceId=["i-0000000000000000f"])), "InvalidInstanceID.NotFound"),
+             (c.ec2("DescribeInstances", F(InstanceId=["bogus"])), "InvalidInstanceID.Malformed"),
+             (c.ec2("DescribeInstances", dict(F(InstanceId=[stopped["instanceId"]]), MaxResults="5")),
+              "InvalidParameterCombination"),
+             (c.ec2("DescribeInstances", {"MaxResults": "4"}), "InvalidParameterValue"),
+             (c.ec2("DescribeInstances", F(("no-such-filter", ["x"]))), "InvalidParameterValue")]
+    for r, code in cases:
+        eq(r.xml_code(), code, code)
+
+
+def _pages(c, action, list_el, params, page_size):
+    got, tok, n = [], None, 0
+    while True:
+        p = dict(params, MaxResults=str(page_size))
+        if tok:
+            p["NextToken"] = tok
+        _, obj = xml_to_obj(c.ec2(action, p).text)
+        v = obj.get(list_el)
+        got += v if isinstance(v, list) else []
+        n += 1
+        tok = obj.get("nextToken")
+        if not tok:
+            return got, n
+
+
+@T("ec2: DescribeInstances pages through a generated fleet's NAT instances")
+def t_instances_paging():
+    from harness import Server
+    s = Server("--time-scale", "0", "--generate", "clusters=90,accounts=1,regions=1,seed=2,defects=0")
+    try:
+        c = Client(s.port)
+        every = [r["instancesSet"][0]["instanceId"] for r in ec2_list(c.ec2("DescribeInstances"), "reservationSet")]
+        ok(len(every) > 5, "enough instances to page: %d" % len(every))
+        got, n = _pages(c, "DescribeInstances", "reservationSet", {}, 5)
+        eq(([r["instancesSet"][0]["instanceId"] for r in got], n), (every, (len(every) + 4) // 5), "pages")
+    finally:
+        s.stop()
+
+
+@T("ec2: managed prefix lists (AWS-managed and fleet-stated): DescribeManagedPrefixLists, "
+   "GetManagedPrefixListEntries with paging, errors")
+def t_prefix_lists():
+    c = _c()
+    pls = ec2_list(c.ec2("DescribeManagedPrefixLists"), "prefixListSet")
+    names = dict((p["prefixListName"], p) for p in pls)
+    eq(names["com.amazonaws.us-east-1.s3"]["prefixListId"], "pl-63a5400a", "the S3 list has AWS's id")
+    eq((names["com.amazonaws.us-east-1.s3"]["ownerId"], names["com.amazonaws.us-east-1.s3"]["state"]),
+       ("AWS", "create-complete"), "owner and state")
+    one = ec2_list(c.ec2("DescribeManagedPrefixLists", F(("prefix-list-name", ["*.dynamodb"]))), "prefixListSet")
+    eq(len(one), 1, "name filter")
+    got, n = _pages(c, "DescribeManagedPrefixLists", "prefixListSet", {}, 1)
+    eq((len(got), n), (len(pls), len(pls)), "pages of one")
+    entries, n = _pages(c, "GetManagedPrefixListEntries", "entrySet", {"PrefixListId": "pl-63a5400a"}, 2)
+    ok(len(entries) >= 4 and all("/" in e["cidr"] for e in entries) and n == (len(entries) + 1) // 2, entries)
+    cases = [(c.ec2("GetManagedPrefixListEntries"), "MissingParameter"),
+             (c.ec2("GetManagedPrefixListEntries", {"PrefixListId": "pl-00000000000000000"}),
+              "InvalidPrefixListID.NotFound"),
+             (c.ec2("GetManagedPrefixListEntries", {"PrefixListId": "bogus"}), "InvalidPrefixListID.Malformed"),
+             (c.ec2("GetManagedPrefixListEntries", {"PrefixListId": "pl-63a5400a", "TargetVersion": "7"}),
+              "InvalidParameterValue"),
+             (c.ec2("DescribeManagedPrefixLists", F(PrefixListId=["pl-00000000000000000"])),
+              "InvalidPrefixListID.NotFound"),
+             (c.ec2("DescribeManagedPrefixLists", {"MaxResults": "101"}), "InvalidParameterValue")]
+    for r, code in cases:
+        eq(r.xml_code(), code, code)
+
+
+@T("ec2: DescribeFlowLogs by resource-id (the VPC with flow_logs), ids and errors")
+def t_flow_logs():
+    c = _c("us-east-2", SECOND)
+    vpc = c.eks("GET", "/clusters/dev-natinst").json()["cluster"]["resourcesVpcConfig"]["vpcId"]
+    other = c.eks("GET", "/clusters/dev-igw").json()["cluster"]["resourcesVpcConfig"]["vpcId"]
+    fl = ec2_list(c.ec2("DescribeFlowLogs", F(("resource-id", [vpc]))), "flowLogSet")
+    eq([(f["resourceId"], f["flowLogStatus"], f["trafficType"], f["logDestinationType"]) for f in fl],
+       [(vpc, "ACTIVE", "ALL", "cloud-watch-logs")], "flow log")
+    eq(ec2_list(c.ec2("DescribeFlowLogs", F(("resource-id", [other]))), "flowLogSet"), [], "none elsewhere")
+    eq(len(ec2_list(c.ec2("DescribeFlowLogs", F(FlowLogId=[fl[0]["flowLogId"]])), "flowLogSet")), 1, "by id")
+    eq(c.ec2("DescribeFlowLogs", F(FlowLogId=["fl-00000000000000000"])).xml_code(), "InvalidFlowLogId.NotFound",
+       "unknown")

@@ -413,3 +413,57 @@ def t_fleet_states():
     u = c2.eks("GET", "/clusters/dev-busy/updates/" + ids[0]).json()["update"]
     eq((u["type"], u["status"]), ("VersionUpdate", "InProgress"), "stuck update")
     eq(_err(_egress(c2, "dev-busy", "CUSTOMER_ROUTED")), (409, "ResourceInUseException"), "busy")
+
+
+@T("eks: busy_seconds: an update in flight (ResourceInUseException) that completes after N seconds of state clock")
+def t_busy_seconds():
+    s, c = _fresh()
+    c2 = Client(s.port, SECOND, region="us-east-2")
+    d = c2.eks("GET", "/clusters/dev-waiting").json()["cluster"]
+    eq((d["status"], d["version"]), ("UPDATING", "1.31"), "busy at start, even at --time-scale 0")
+    ids = c2.eks("GET", "/clusters/dev-waiting/updates").json()["updateIds"]
+    u = c2.eks("GET", "/clusters/dev-waiting/updates/" + ids[0]).json()["update"]
+    eq((u["type"], u["status"], u["params"][0]), ("VersionUpdate", "InProgress", {"type": "Version", "value": "1.32"}),
+       "the update in flight")
+    r = _egress(c2, "dev-waiting", "CUSTOMER_ROUTED", token="wait-1")
+    eq(_err(r), (409, "ResourceInUseException"), "refused while busy")
+    ok("currently has update %s in progress" % u["id"] in r.json()["message"], r.text)
+    st = s.admin("GET", "/_sim/state?name=dev-waiting")["clusters"][0]
+    eq(st["expect_fail"], ["cluster_status", "update_in_progress"], "ground truth now")
+    s.admin("POST", "/_sim/advance", {"seconds": 590})
+    eq(c2.eks("GET", "/clusters/dev-waiting").json()["cluster"]["status"], "UPDATING", "590 s: still busy")
+    s.admin("POST", "/_sim/advance", {"seconds": 11})
+    d = c2.eks("GET", "/clusters/dev-waiting").json()["cluster"]
+    eq((d["status"], d["version"]), ("ACTIVE", "1.32"), "done after 600 s, the version applied")
+    eq(c2.eks("GET", "/clusters/dev-waiting/updates/" + ids[0]).json()["update"]["status"], "Successful", "update")
+    eq(s.admin("GET", "/_sim/state?name=dev-waiting")["clusters"][0]["expect_fail"], [], "ground truth after")
+    r = _egress(c2, "dev-waiting", "CUSTOMER_ROUTED", token="wait-1")
+    eq(r.status, 200, "the same request (same token) now goes through: " + r.text)
+    log = s.admin("GET", "/_sim/log")["clusters"]["444455556666/us-east-2/dev-waiting"]
+    eq([(x["accepted"], x["error"]) for x in log["calls"]],
+       [(False, "ResourceInUseException"), (True, None)], "one refusal, one accepted update")
+    s.reset()
+    eq(c2.eks("GET", "/clusters/dev-waiting").json()["cluster"]["status"], "UPDATING", "reset restarts the wait")
+
+
+@T("eks: --drop-when after: the update is accepted but its response lost; the clientRequestToken replay returns it")
+def t_drop_after_replay():
+    import http.client
+    from harness import Server
+    s = Server("--time-scale", "0", "--drop-rate", "1@UpdateClusterConfig", "--drop-when", "after")
+    try:
+        c = Client(s.port)
+        try:
+            r = _egress(c, "prod-api", "CUSTOMER_ROUTED", token="lost-1")
+            raise AssertionError("a response came: %d" % r.status)
+        except (http.client.HTTPException, ConnectionError):
+            pass
+        s.faults(reset=True)
+        r = _egress(Client(s.port), "prod-api", "CUSTOMER_ROUTED", token="lost-1")
+        eq(r.status, 200, r.text)
+        log = s.admin("GET", "/_sim/log")["clusters"]["111122223333/us-east-1/prod-api"]
+        eq(log["update_ids"], [r.json()["update"]["id"]], "the replay returned the update the lost response held")
+        eq([(x["accepted"], x["replay"], x["fault"]) for x in log["calls"]], [(True, False, "drop"), (True, True, None)],
+           "calls")
+    finally:
+        s.stop()

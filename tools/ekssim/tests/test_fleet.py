@@ -68,6 +68,42 @@ def t_invalid():
         ({"accounts": [{"id": "111122223333", "networks": [{"name": "n", "region": "us-east-1",
                                                            "defects": ["no_default_route", "blackhole_route"]}]}]},
          "at most one"),
+        ({"accounts": [{"id": "111122223333", "state": "GONE"}]}, "state must be one of"),
+        ({"organization": {"management_account": "111122223333", "account_status": "Status"},
+          "accounts": [{"id": "111122223333"}]}, "account_status must be one of"),
+        ({"accounts": [{"id": "111122223333", "networks": [{"name": "n", "region": "us-east-1",
+                                                           "egress": "gateway"}]}]}, "egress must be one of"),
+        ({"accounts": [{"id": "111122223333", "networks": [{"name": "n", "region": "us-east-1",
+                                                           "defects": ["nat_instance_stopped"]}]}]},
+         "nat_instance_stopped needs egress instance"),
+        ({"accounts": [{"id": "111122223333", "networks": [{"name": "n", "region": "us-east-1", "egress": "instance",
+                                                           "defects": ["igw_only_route", "nat_instance_stopped"]}]}]},
+         "at most one"),
+        ({"accounts": [{"id": "111122223333", "networks": [{"name": "n", "region": "us-east-1"}],
+                        "clusters": [{"name": "c", "region": "us-east-1", "network": "n", "busy_seconds": -1}]}]},
+         "busy_seconds must be"),
+        ({"accounts": [{"id": "111122223333", "networks": [{"name": "n", "region": "us-east-1"}],
+                        "clusters": [{"name": "c", "region": "us-east-1", "network": "n", "defects": ["role_no_describe"],
+                                      "role_arn": "arn:aws:iam::111122223333:role/x"}]}]}, "drop role_arn"),
+        ({"accounts": [{"id": "111122223333", "networks": [{"name": "n", "region": "us-east-1"}],
+                        "clusters": [{"name": "c", "region": "us-east-1", "network": "n",
+                                      "webhooks": [{"kind": "ValidatingWebhookConfiguration",
+                                                    "metadata": {"name": "w"},
+                                                    "webhooks": [{"name": "a.b.c", "clientConfig": {}}]}]}]}]},
+         "clientConfig needs exactly one of url, service"),
+        ({"accounts": [{"id": "111122223333", "networks": [{"name": "n", "region": "us-east-1"}],
+                        "clusters": [{"name": "c", "region": "us-east-1", "network": "n",
+                                      "apiservices": [{"metadata": {"name": "x"}, "spec": {"group": "g",
+                                                                                          "version": "v1"}}]}]}]},
+         "metadata.name must be <version>.<group>"),
+        ({"accounts": [{"id": "111122223333", "networks": [{"name": "n", "region": "us-east-1"}],
+                        "clusters": [{"name": "c", "region": "us-east-1", "network": "n", "k8s_deny": "arn"}]}]},
+         "k8s_deny must be a list"),
+        ({"accounts": [{"id": "111122223333", "roles": [{"name": "r", "policies": ["NoSuchAwsPolicy"]}]}]},
+         "is not an AWS managed policy the simulator knows"),
+        ({"accounts": [{"id": "111122223333", "roles": [{"name": "r", "inline_policies": {
+            "p": {"Statement": [{"Effect": "Allow", "Action": "*", "Condition": {"IpAddress": {"a": "b"}}}]}}}]}]},
+         "not supported by the simulator"),
     ]
     for i, (spec, frag) in enumerate(cases):
         p = os.path.join(d, "f%d.json" % i)
@@ -80,6 +116,19 @@ def t_invalid():
     ok(rc == 64 and "bogus" in err, "bad spec: " + err)
     rc, out, err = _run("--generate", "kinds=not_a_kind")
     ok(rc == 64 and "not_a_kind" in err, "bad kind: " + err)
+
+
+@T("fleet: GET /_sim/checks lists the check ids of the ground truth; every defect maps to one of them")
+def t_checks():
+    s = shared("default", "--time-scale", "0")
+    eq(s.admin("GET", "/_sim/checks")["checks"], fleetmod.CHECK_IDS, "checks")
+    eq(len(set(fleetmod.CHECK_IDS)), 21, "21 distinct ids")
+    for d, cid in fleetmod.NETWORK_DEFECTS.items():
+        ok(cid in fleetmod.CHECK_IDS, d)
+    for d, cids in fleetmod.CLUSTER_DEFECTS.items():
+        ok(set(cids) <= set(fleetmod.CHECK_IDS), d)
+    every = set(fleetmod.NETWORK_DEFECTS.values()) | set(c for v in fleetmod.CLUSTER_DEFECTS.values() for c in v)
+    eq(sorted(every), sorted(fleetmod.CHECK_IDS), "every check id has a defect kind that fails it")
 
 
 @T("generator: same SPEC gives the same fleet; every defect kind appears; SPEC syntax")

@@ -5,7 +5,7 @@ import json
 import re
 import time
 
-from harness import T, eq, ok, shared, xml_to_obj
+from harness import T, eq, fleet_file, ok, shared, xml_to_obj
 from sigv4_client import Client, Creds, SECOND
 
 WEB_TOKEN = "eyJhbGciOiJSUzI1NiJ9.ZWtzc2ltLWlyc2EtdG9rZW4.ekssim-irsa-signature"
@@ -159,8 +159,9 @@ def t_orgs():
             break
     eq([a["Id"] for a in seen], ["111122223333", "444455556666", "777788889999"], "accounts")
     eq(pages, 3, "pages")
-    eq(seen[2]["Status"], "SUSPENDED", "status")
-    for k in ("Id", "Arn", "Email", "Name", "Status", "JoinedMethod", "JoinedTimestamp"):
+    eq(seen[2]["State"], "SUSPENDED", "state")
+    ok(all("Status" not in a for a in seen), "the retired Status field is not served by default")
+    for k in ("Id", "Arn", "Email", "Name", "State", "JoinedMethod", "JoinedTimestamp"):
         ok(k in seen[0], "missing " + k)
     eq(len(c.orgs("ListAccounts").json()["Accounts"]), 3, "default page")
     r = c.orgs("ListAccounts", {"NextToken": "bad"})
@@ -217,3 +218,51 @@ def t_container():
             ok(k in d, "missing " + k)
     cr = Creds(d["AccessKeyId"], d["SecretAccessKey"], d["Token"])
     eq(Client(s.port, cr).eks("GET", "/clusters").status, 200, "usable")
+
+
+def _org_fleet(status_field):
+    spec = {"format": "ekssim-fleet/1",
+            "organization": {"id": "o-statetest", "management_account": "111122223333",
+                             "account_status": status_field},
+            "accounts": [
+                {"id": "111122223333", "users": [{"name": "a", "access_key_id": "AKIDEXAMPLE",
+                                                  "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}]},
+                {"id": "222233334444", "state": "ACTIVE",
+                 "roles": [{"name": "OrganizationAccountAccessRole", "trust": ["111122223333"]}]},
+                {"id": "333344445555", "state": "ACTIVE", "roles": []},
+                {"id": "444455556666", "state": "SUSPENDED"},
+                {"id": "555566667777", "state": "PENDING_CLOSURE"},
+                {"id": "666677778888", "state": "CLOSED"},
+                {"id": "777788889999", "status": "SUSPENDED"}]}
+    return fleet_file(spec)
+
+
+@T("organizations: State (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED) by default; organization.account_status "
+   "serves the retired Status too ('both') or only ('legacy'); an account whose role cannot be assumed")
+def t_org_state():
+    from harness import Server
+    want = {"111122223333": "ACTIVE", "222233334444": "ACTIVE", "333344445555": "ACTIVE",
+            "444455556666": "SUSPENDED", "555566667777": "PENDING_CLOSURE", "666677778888": "CLOSED",
+            "777788889999": "SUSPENDED"}
+    legacy = dict(want, **{"666677778888": "SUSPENDED"})
+    for field in ("state", "both", "legacy"):
+        s = Server("--time-scale", "0", "--fleet", _org_fleet(field))
+        try:
+            c = Client(s.port)
+            accts = c.orgs("ListAccounts").json()["Accounts"]
+            got_state = dict((a["Id"], a.get("State")) for a in accts)
+            got_status = dict((a["Id"], a.get("Status")) for a in accts)
+            eq(got_state, want if field != "legacy" else dict((k, None) for k in want), field + ": State")
+            eq(got_status, legacy if field != "state" else dict((k, None) for k in want), field + ": Status")
+            one = c.orgs("DescribeAccount", {"AccountId": "666677778888"}).json()["Account"]
+            eq((one.get("State"), one.get("Status")), {"state": ("CLOSED", None), "both": ("CLOSED", "SUSPENDED"),
+                                                        "legacy": (None, "SUSPENDED")}[field], field + ": describe")
+            if field == "state":
+                ok_role = c.sts("AssumeRole", {"RoleArn": "arn:aws:iam::222233334444:role/OrganizationAccountAccessRole",
+                                               "RoleSessionName": "audit"})
+                eq(ok_role.status, 200, "an assumable member role")
+                r = c.sts("AssumeRole", {"RoleArn": "arn:aws:iam::333344445555:role/OrganizationAccountAccessRole",
+                                         "RoleSessionName": "audit"})
+                eq((r.status, r.xml_code()), (403, "AccessDenied"), "an ACTIVE account without the role")
+        finally:
+            s.stop()

@@ -24,12 +24,14 @@ def t_official():
     if py is None:
         return [(None, "official client", "botocore is not importable by %s or %s" % (OFFICIAL_PY, sys.executable))]
     s = Server("--time-scale", "0")
+    x = Server("--time-scale", "0", "--fleet", os.path.join(os.path.dirname(HERE), "fleets", "explicit.json"))
     try:
-        env = dict(os.environ, PYTHONPATH=HERE)
-        p = subprocess.run([py, os.path.join(HERE, "official_client.py"), s.url], capture_output=True, text=True,
-                           timeout=240, env=env)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.path.dirname(HERE)]))
+        p = subprocess.run([py, os.path.join(HERE, "official_client.py"), s.url, x.url], capture_output=True,
+                           text=True, timeout=240, env=env)
     finally:
         s.stop()
+        x.stop()
     out = []
     cur = None
     for line in p.stdout.splitlines():
