@@ -293,13 +293,23 @@ function M.resume(factory, path, opts)
     out.nothing_to_do = true
     return out
   end
+  -- Opening cuts a torn last line (a crash mid-write); say so in the record.
+  local torn_bytes = data.torn and data.torn_bytes or nil
   local writer, werr = journal_mod.open(path, { seq = run.last_seq })
   if not writer then return nil, werr end
   -- Read again under the lock: another process may have appended meanwhile.
-  data = journal_mod.read(path)
-  run = journal_mod.replay(data.records)
+  data, rerr = journal_mod.read(path)
+  if not data then
+    writer:close()
+    return nil, rerr
+  end
+  run, jerr = journal_mod.replay(data.records)
+  if not run then
+    writer:close()
+    return nil, errors.new(jerr.code, path .. ": " .. jerr.message)
+  end
   writer.seq = run.last_seq
-  local rok, aerr = writer:append({ type = "resume", torn_bytes = data.torn and data.torn_bytes or nil })
+  local rok, aerr = writer:append({ type = "resume", torn_bytes = torn_bytes })
   if not rok then
     writer:close()
     return nil, aerr
