@@ -127,6 +127,9 @@ ES_LUA_EXPORT int luaopen_eksegress_core(lua_State *L)
   es_lua_open_xml(L);
   es_lua_open_journal(L);
   es_lua_open_sys(L);
+  es_lua_open_term(L);
+  es_lua_open_digest(L);
+  es_lua_open_fs(L);
   lua_pushcfunction(L, l_monotime);
   lua_setfield(L, -2, "monotime");
   lua_pushcfunction(L, l_sleep_ms);

@@ -77,5 +77,8 @@ void es_lua_open_engine(lua_State *L);
 void es_lua_open_xml(lua_State *L);
 void es_lua_open_journal(lua_State *L);
 void es_lua_open_sys(lua_State *L);
+void es_lua_open_term(lua_State *L);
+void es_lua_open_digest(lua_State *L);
+void es_lua_open_fs(lua_State *L);
 
 #endif

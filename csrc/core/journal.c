@@ -121,6 +121,51 @@ static int path_error(struct es_error_info *err, int rc, int e, const char *verb
   }
 }
 
+/* Truncate fd back to just after its last '\n' (to 0 when there is none).
+   Reads backwards in blocks; the file is held under an exclusive lock. */
+static int cut_torn_tail(int fd, int *e)
+{
+  struct stat st;
+  char buf[4096];
+  off_t end, pos;
+  if(fstat(fd, &st) != 0) {
+    *e = errno;
+    return -1;
+  }
+  end = st.st_size;
+  pos = end;
+  while(pos > 0) {
+    size_t want = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+    ssize_t n;
+    size_t i;
+    pos -= (off_t)want;
+    do {
+      n = pread(fd, buf, want, pos);
+    } while(n < 0 && errno == EINTR);
+    if(n != (ssize_t)want) {
+      *e = n < 0 ? errno : EIO;
+      return -1;
+    }
+    for(i = want; i > 0; i--) {
+      if(buf[i - 1] == '\n') {
+        off_t keep = pos + (off_t)i;
+        if(keep == end)
+          return 0;
+        if(ftruncate(fd, keep) != 0) {
+          *e = errno;
+          return -1;
+        }
+        return 0;
+      }
+    }
+  }
+  if(end > 0 && ftruncate(fd, 0) != 0) {
+    *e = errno;
+    return -1;
+  }
+  return 0;
+}
+
 struct es_journal *es_journal_open(const char *path, unsigned flags, struct es_error_info *err)
 {
   struct es_journal *j;
@@ -131,7 +176,7 @@ struct es_journal *es_journal_open(const char *path, unsigned flags, struct es_e
     path_error(err, ES_EINVAL, 0, "open", "");
     return NULL;
   }
-  fd = open_regular(path, O_WRONLY | O_APPEND | O_CREAT, &rc, &e);
+  fd = open_regular(path, O_RDWR | O_APPEND | O_CREAT, &rc, &e);
   if(fd < 0) {
     path_error(err, rc, e, "open", path);
     return NULL;
@@ -142,6 +187,16 @@ struct es_journal *es_journal_open(const char *path, unsigned flags, struct es_e
     e = errno;
     close(fd);
     path_error(err, (e == EWOULDBLOCK || e == EAGAIN) ? ES_ELOCKED : ES_EIO, e, "lock", path);
+    return NULL;
+  }
+  /* An exclusive writer owns the file: a torn last line (a crash or power
+     loss mid-write) is cut off before anything is appended, or the next line
+     would be glued to the fragment and both would be lost to readers. A
+     shared writer cannot know whether another one is mid-write, so it leaves
+     the file alone. */
+  if(!(flags & ES_JOURNAL_SHARED) && cut_torn_tail(fd, &e) != 0) {
+    close(fd);
+    path_error(err, ES_EIO, e, "repair the torn last line of", path);
     return NULL;
   }
   j = calloc(1, sizeof(*j));

@@ -261,6 +261,36 @@ static void test_reader(void)
   es_journal_contents_free(&c);
 }
 
+/* Regression: a writer opening a journal whose last line was torn by a crash
+   appended its first line to the fragment, and both were lost to readers. */
+static void test_torn_tail_repair(void)
+{
+  char p[256];
+  struct es_journal *j;
+  struct es_journal_contents c;
+  static const char torn[] = "{\"n\":1}\n{\"n\":2}\n{\"n\":";
+  path_in(p, sizeof(p), "repair.jsonl");
+  write_file(p, torn, strlen(torn));
+  j = es_journal_open(p, 0, NULL);
+  ok(j != NULL && es_journal_append(j, "{\"n\":3}", 7) == ES_OK, "append after a torn tail");
+  es_journal_close(j);
+  ok(es_journal_read(p, 0, &c, NULL) == ES_OK && c.n_lines == 3 && !c.torn &&
+       memcmp(c.data.data + c.lines[2].off, "{\"n\":3}", 7) == 0,
+     "regression: the torn fragment is cut, the new line stands alone");
+  es_journal_contents_free(&c);
+
+  write_file(p, "torn", 4);
+  j = es_journal_open(p, 0, NULL);
+  ok(j != NULL && es_journal_append(j, "x", 1) == ES_OK, "append after a file that is all fragment");
+  es_journal_close(j);
+  ok(file_size(p) == 2, "only the new line remains");
+
+  write_file(p, torn, strlen(torn));
+  j = es_journal_open(p, ES_JOURNAL_SHARED, NULL);
+  ok(j != NULL && file_size(p) == (long)strlen(torn), "a shared writer leaves the file as it is");
+  es_journal_close(j);
+}
+
 static void test_special_files(void)
 {
   char p[256];
@@ -334,6 +364,7 @@ int main(void)
   test_locks();
   test_write_loop();
   test_reader();
+  test_torn_tail_repair();
   test_special_files();
   test_readonly_dir();
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

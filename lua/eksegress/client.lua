@@ -130,6 +130,7 @@ function M.new(opts)
     runtime = rt,
     engine = engine,
     identities = {},   -- access key id -> caller ARN (STS GetCallerIdentity)
+    wire_log = opts.wire_log,
   }, Client)
   self.ctx = self:_credential_context(settings.env)
   local copts = { credentials = explicit }
@@ -325,6 +326,32 @@ end
 
 local send
 
+-- The --debug wire log: what was sent and what came back, one line each.
+-- Headers are the prepared ones (no Authorization, no token: the engine adds
+-- those when it signs); bodies are never logged, since a response can carry
+-- credentials (STS AssumeRole).
+local function log_request(self, prepared, submit)
+  local hs = {}
+  for _, h in ipairs(prepared.headers or {}) do hs[#hs + 1] = h[1] .. ": " .. h[2] end
+  self.wire_log(("-> %s %s [%s] body %d bytes%s%s"):format(prepared.method, prepared.url,
+    table.concat(hs, "; "), #(prepared.body or ""), submit.sign and ", signed" or ", unsigned",
+    submit.observed_with and (", guard observation #" .. tostring(submit.observed_with)) or ""))
+end
+
+local function log_response(self, prepared, resp, rerr, creds)
+  local line
+  if not resp then
+    line = ("<- %s %s: %s"):format(prepared.operation, prepared.url, tostring(rerr))
+  else
+    local g = resp.guard
+    line = ("<- %s HTTP %s request %s, %s attempt(s), %.0f ms%s%s"):format(prepared.operation,
+      tostring(resp.status), tostring(resp.request_id), tostring(resp.attempts), resp.total_ms or 0,
+      resp.error and (", " .. tostring(resp.error.code) .. ": " .. tostring(resp.error.message)) or "",
+      g and (", guard " .. tostring(g.action) .. (g.code and (" " .. g.code) or "")) or "")
+  end
+  self.wire_log(secret.scrub(line, creds))
+end
+
 -- The read an operation declares it needs first (observe_before), with the
 -- same credentials and region; returns its engine request id.
 local function observe(self, prepared, creds, opts)
@@ -371,8 +398,10 @@ send = function(self, prepared, opts)
     self.runtime:acquire(table.concat({ who, prepared.signing_region or "", svc.name }, "/"),
       s.rate_limit, s.rate_burst)
   end
+  if self.wire_log then log_request(self, prepared, submit) end
   local resp, rerr = self.runtime:request(submit, self.engine)
   submit.secret_access_key, submit.session_token = nil, nil
+  if self.wire_log then log_response(self, prepared, resp, rerr, creds) end
   if not resp then
     if errors.is(rerr) then rerr.message = secret.scrub(rerr.message, creds) end
     return nil, rerr

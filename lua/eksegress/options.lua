@@ -119,6 +119,9 @@ M.list = {
   { name = "metadata", type = "table", scopes = scopes(C),
     fields = { "disabled", "v1_disabled", "endpoint", "endpoint_mode", "timeout", "attempts" },
     doc = "IMDS overrides (see eksegress.settings.metadata)" },
+  { name = "wire_log", type = "function", scopes = scopes(C),
+    doc = "function(line) called with one line per request sent and per response (method, URL, "
+      .. "status, request id, attempts, time; never a body, a signature or a secret): the CLI's --debug" },
   { name = "env", type = "function", scopes = scopes(C),
     doc = "function(name) -> value used instead of os.getenv" },
   { name = "runtime", type = "runtime", scopes = scopes(C),

@@ -7,7 +7,15 @@ local text = require "eksegress.report.text"
 
 local M = {}
 
-M.SCHEMAS = { audit = "eksegress/audit/1", preflight = "eksegress/preflight/1" }
+M.SCHEMAS = { audit = "eksegress/audit/1", preflight = "eksegress/preflight/1",
+              plan = "eksegress/plan/1", ["apply-result"] = "eksegress/apply-result/1" }
+
+--- The formats each kind renders to (plans and apply results are for review
+-- and for programs: a table and JSON).
+M.KIND_FORMATS = {
+  plan = { table = true, json = true },
+  ["apply-result"] = { table = true, json = true },
+}
 
 -- The documented modes first, in this order; any other value (a mode EKS
 -- adds later, kept verbatim) after them in byte order.

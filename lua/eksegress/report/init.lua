@@ -29,7 +29,7 @@ local doc_util = require "eksegress.report.doc"
 local M = {}
 
 M.FORMATS = { "table", "json", "csv", "markdown", "html", "junit", "sarif" }
-M.KINDS = { "audit", "preflight" }
+M.KINDS = { "audit", "preflight", "plan", "apply-result" }
 
 local MODULES = {}
 for _, f in ipairs(M.FORMATS) do MODULES[f] = "eksegress.report." .. f end
@@ -75,7 +75,8 @@ end
 
 local function check_kind(fname, kind, doc)
   if not doc_util.SCHEMAS[kind] then
-    errors.misuse(("%s: kind must be audit or preflight, not %s"):format(fname, tostring(kind)), 3)
+    errors.misuse(("%s: kind must be one of %s, not %s"):format(fname, table.concat(M.KINDS, ", "),
+      tostring(kind)), 3)
   end
   if type(doc) ~= "table" then errors.misuse(fname .. ": the document must be a table", 3) end
   if doc.schema ~= nil and doc.schema ~= doc_util.SCHEMAS[kind] then
@@ -112,6 +113,10 @@ function M.render(kind, format, doc, opts)
   if not MODULES[format] then
     errors.misuse(("report.render: unknown format %s (one of %s)"):format(tostring(format),
       table.concat(M.FORMATS, ", ")), 2)
+  end
+  local only = doc_util.KIND_FORMATS[kind]
+  if only and not only[format] then
+    errors.misuse(("report.render: a %s renders as table or json, not %s"):format(kind, format), 2)
   end
   opts = check_opts("report.render", opts)
   return require(MODULES[format]).render(kind, doc, opts)

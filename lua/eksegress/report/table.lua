@@ -97,6 +97,7 @@ end
 
 local function preflight_cell(p)
   if type(p) ~= "table" then return cell(nil) end
+  if p.evaluated == false then return cell("not run", "yellow") end
   local b, wn = tonumber(p.blocking) or 0, tonumber(p.warnings) or 0
   if b == 0 and wn == 0 then return cell("ok", "green") end
   local parts = {}
@@ -220,12 +221,73 @@ local function preflight(doc, paint, width)
   return out
 end
 
+-- A migration plan, for review before apply.
+local function plan(doc, paint, width)
+  local out = {}
+  out[#out + 1] = paint("eksegress plan " .. text.safe(doc_util.str(doc.plan_id), true) .. " · target mode "
+    .. text.safe(doc_util.str(doc.target_mode), true), "bold")
+  local rows, n_migrate = {}, 0
+  for _, c in ipairs(doc_util.list(doc.clusters)) do
+    local migrate = c.action == "migrate"
+    if migrate then n_migrate = n_migrate + 1 end
+    local st = type(c.state) == "table" and c.state or {}
+    local pf = type(c.preflight) == "table" and c.preflight or nil
+    local what = migrate and (doc_util.str(type(c.request) == "table" and c.request.method) .. " "
+      .. doc_util.str(type(c.request) == "table" and c.request.path)) or doc_util.str(c.reason)
+    rows[#rows + 1] = { cell(doc_util.where(c.account, c.region, c.name)), cell(st.mode), cell(st.status),
+      cell(c.action, migrate and "green" or "yellow"), preflight_cell(pf), cell(what) }
+  end
+  out[#out + 1] = ""
+  grid(out, paint, { "CLUSTER", "MODE", "STATUS", "ACTION", "PREFLIGHT", "REQUEST / REASON~" }, rows, width)
+  out[#out + 1] = ""
+  out[#out + 1] = paint(("Summary: %s to migrate to CUSTOMER_ROUTED (permanent), %d skipped"):format(
+    plural(n_migrate, "cluster"), #doc_util.list(doc.clusters) - n_migrate), "bold")
+  local errs = {}
+  for _, e in ipairs(doc_util.list(doc.errors)) do
+    errs[#errs + 1] = { account = e.account, region = e.region, cluster = e.name, code = e.code, message = e.message }
+  end
+  errors_block(out, paint, errs, width)
+  return out
+end
+
+local RESULT_STYLE = { done = "green", skipped = "dim", failed = "red", refused = "yellow" }
+
+-- What apply or resume did.
+local function apply_result(doc, paint, width)
+  local out = {}
+  out[#out + 1] = paint("eksegress apply · plan " .. text.safe(doc_util.str(doc.plan_id), true)
+    .. " · journal " .. text.safe(doc_util.str(doc.journal), true), "bold")
+  local rows, counts = {}, {}
+  for _, c in ipairs(doc_util.list(doc.clusters)) do
+    local st = doc_util.str(c.state)
+    counts[st] = (counts[st] or 0) + 1
+    local why = c.reason
+    if text.is_null(why) and type(c.error) == "table" then
+      why = doc_util.str(c.error.code) .. ": " .. doc_util.str(c.error.message)
+    end
+    rows[#rows + 1] = { cell(doc_util.where(c.account, c.region, c.name)), cell(st, RESULT_STYLE[st] or "yellow"),
+      cell(c.update_id), cell(why) }
+  end
+  out[#out + 1] = ""
+  grid(out, paint, { "CLUSTER", "OUTCOME", "UPDATE", "DETAIL~" }, rows, width)
+  out[#out + 1] = ""
+  local parts = {}
+  for _, k in ipairs(doc_util.sorted_keys(counts)) do parts[#parts + 1] = ("%d %s"):format(counts[k], k) end
+  out[#out + 1] = paint("Summary: " .. table.concat(parts, ", "), "bold")
+  if not text.is_null(doc.stopped) then
+    out[#out + 1] = paint("Stopped: " .. text.safe(doc_util.str(doc.stopped), true), "red")
+  end
+  return out
+end
+
+local KINDS = { audit = audit, preflight = preflight, plan = plan, ["apply-result"] = apply_result }
+
 --- Renderer entry (report.render).
 function M.render(kind, doc, opts)
   local paint = painter(opts)
   -- Below 40 columns no table is readable; wrap rather than cut to nothing.
   local width = math.max(opts.columns or 120, 40)
-  local out = (kind == "audit" and audit or preflight)(doc, paint, width)
+  local out = KINDS[kind](doc, paint, width)
   return table.concat(out, "\n") .. "\n"
 end
 

@@ -1,0 +1,59 @@
+--- Checking command-line values before anything runs: each check returns
+-- the parsed value, or nil and a message for a usage error (exit 64).
+local settings = require "eksegress.settings"
+
+local M = {}
+
+--- Raise a usage error from inside a command's run (main() turns it into
+-- one line and exit 64).
+function M.usage(msg)
+  error({ usage = true, code = "UsageError", message = msg }, 0)
+end
+
+--- "a,b,c" -> {"a","b","c"} (empty items and surrounding spaces refused).
+function M.list(flag, s)
+  if s == nil then return nil end
+  local out = {}
+  for item in (s .. ","):gmatch("([^,]*),") do
+    item = item:match("^%s*(.-)%s*$")
+    if item == "" then return nil, flag .. " has an empty item in " .. ("%q"):format(s) end
+    out[#out + 1] = item
+  end
+  return out
+end
+
+--- --regions: "all" or a list of valid region names; nil stays nil.
+function M.regions(s)
+  if s == nil then return nil end
+  if s == "all" then return "all" end
+  local list, err = M.list("--regions", s)
+  if not list then return nil, err end
+  for _, r in ipairs(list) do
+    if not settings.valid_region(r) then return nil, ("--regions: %q is not a region name"):format(r) end
+  end
+  return list
+end
+
+--- 12-digit account ids.
+function M.account_list(flag, s)
+  local list, err = M.list(flag, s)
+  if not list then return nil, err end
+  for _, id in ipairs(list) do
+    if not id:find("^%d%d%d%d%d%d%d%d%d%d%d%d$") then
+      return nil, ("%s: %q is not a 12-digit account id"):format(flag, id)
+    end
+  end
+  return list
+end
+
+--- An integer in [lo, hi]; nil stays nil.
+function M.integer(flag, s, lo, hi)
+  if s == nil then return nil end
+  local n = math.tointeger(tonumber(s))
+  if not n or not tostring(s):find("^%s*%d+%s*$") or n < lo or n > hi then
+    return nil, ("%s must be an integer from %d to %d (got %q)"):format(flag, lo, hi, tostring(s))
+  end
+  return n
+end
+
+return M

@@ -1,0 +1,54 @@
+--- eksegress apply: carry out a plan, canary first, then waves.
+local migrate = require "eksegress.workflows.migrate"
+local args_util = require "eksegress.cli.args"
+local files = require "eksegress.cli.files"
+local common = require "eksegress.cli.migrate_common"
+
+local M = {
+  name = "apply",
+  summary = "Apply a migration plan: the canary, then waves; every step journaled",
+  description = "Switch the plan's clusters to CUSTOMER_ROUTED (permanent). Every cluster is read "
+    .. "again first and refused if it changed since the plan; the canary goes alone through to a "
+    .. "verified CUSTOMER_ROUTED, then the rest in waves. Each step is recorded in an append-only, "
+    .. "fsync'd, locked journal before it happens, so 'eksegress resume JOURNAL' finishes the job after "
+    .. "any crash without ever sending a second update. The first failure stops new updates.",
+  examples = {
+    "eksegress apply prod-api.plan.json --confirm prod-api",
+    "eksegress apply fleet.plan.json --confirm p-1a2b3c4d5e --canary dev-a --wave-size 10 --max-parallel 5",
+  },
+  outputs = { "table", "json" },
+}
+
+function M.configure(c)
+  c:argument("plan", "The plan file (eksegress plan --out).")
+  c:option("--confirm", "The cluster name (one-cluster plan) or the plan id: the switch is permanent.")
+  c:option("--journal", "The journal file (default: PLAN.journal beside the plan).")
+  c:option("--canary", "The cluster to migrate first, alone (default: the plan's first).")
+  common.configure_driving(c)
+end
+
+function M.run(ctx, a)
+  if not a.confirm then
+    return args_util.usage("--confirm is required: the cluster name for a one-cluster plan, the plan id otherwise")
+  end
+  local plan, err = files.read_json(a.plan, "plan")
+  if not plan then return args_util.usage(err) end
+  local opts = common.driving(a)
+  opts.confirm = a.confirm
+  opts.canary = a.canary
+  opts.journal = a.journal or (a.plan:gsub("%.json$", "") .. ".journal")
+  opts.preflight = ctx:preflight_fn()
+  opts.on_event = common.on_event(ctx, "apply")
+  opts.interrupted = function() return ctx:interrupted() end
+  local res, rerr = migrate.apply(ctx:factory(), plan, opts)
+  if not res then
+    if rerr.usage or rerr.code == "InvalidPlan" then return args_util.usage(rerr.message) end
+    return ctx:fail("apply", rerr, opts.journal)
+  end
+  common.report_problems(ctx, "apply", res)
+  local ok, werr = ctx:emit("apply-result", res)
+  if not ok then ctx:fail("apply", werr) end
+  return common.exit_code(res)
+end
+
+return M
