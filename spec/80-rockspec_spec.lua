@@ -2,15 +2,9 @@
 -- list every Lua module and C source, name the dependencies the issue asks
 -- for, and pass `luarocks lint`.
 local core = require "eksegress.core"
+local read = require("helpers.fixtures").read
 
 local SPECS = { "rockspec/eksegress-scm-1.rockspec", ("rockspec/eksegress-%s-1.rockspec"):format(core.version) }
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 -- A rockspec is a Lua chunk of assignments: its globals are its fields.
 local function load_rockspec(path)

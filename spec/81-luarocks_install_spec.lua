@@ -5,6 +5,7 @@
 local core = require "eksegress.core"
 local simmod = require "helpers.sim"
 local native = require "helpers.native"
+local fixtures = require "helpers.fixtures"
 
 local SLOW = os.getenv("EKSEGRESS_SLOW") == "1" and 5 or 1
 
@@ -18,10 +19,9 @@ end
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 describe("LuaRocks install into a fresh tree", function()
-  local sim, dir, tree, install
+  local sim, dir, cleanup, tree, install
   setup(function()
-    dir = os.tmpname()
-    os.remove(dir)
+    dir, cleanup = fixtures.tmpdir()
     tree = dir .. "/tree"
     -- The clone: the files git would commit (tracked and new, not ignored).
     local r = sh(("mkdir -p %s/clone && git ls-files -co --exclude-standard -z | tar --null -T - -cf - "
@@ -34,7 +34,7 @@ describe("LuaRocks install into a fresh tree", function()
   end)
   teardown(function()
     if sim then sim:stop() end
-    if dir then os.execute("rm -rf " .. q(dir)) end
+    if cleanup then cleanup() end
   end)
 
   it("builds and installs offline, relying on the Lua 5.4 modules already installed", function()

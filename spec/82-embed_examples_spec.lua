@@ -3,6 +3,7 @@
 -- (valgrind: zero errors, zero definite leaks; in the ASan run, ASan + LSan).
 local simmod = require "helpers.sim"
 local native = require "helpers.native"
+local fixtures = require "helpers.fixtures"
 
 local ACCOUNT = "111122223333"
 
@@ -50,10 +51,8 @@ describe("C embedding examples (examples/embed)", function()
   teardown(function() if sim then sim:stop() end end)
 
   it("host.c audits the simulator from one binary: every cluster, the denied region under errors", function()
-    local tmp = os.tmpname()
-    os.remove(tmp)
-    assert(os.execute("mkdir -p " .. tmp))
-    finally(function() os.execute("rm -rf " .. tmp) end)
+    local tmp, cleanup = fixtures.tmpdir()
+    finally(cleanup)
     -- No Lua path leads to the modules: they come from the binary itself.
     local r = native.run_checked({ build .. "/examples/embed/host", sim.url },
       native.env(sim, { LUA_PATH = tmp .. "/?.lua;;", LUA_CPATH = false }))

@@ -3,6 +3,8 @@
 -- (docs/api/ is ignored), so what is tested is that it builds, completely,
 -- and that no doc comment contradicts its function.
 local core = require "eksegress.core"
+local fixtures = require "helpers.fixtures"
+local exists, read = fixtures.exists, fixtures.read
 
 -- LDoc warnings that do not make the reference wrong: a module documented in
 -- its header alone (eksegress.parallel is a function), an argument without a
@@ -18,21 +20,14 @@ local function harmless(line)
   return false
 end
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
 describe("API reference (make docs, LDoc)", function()
-  local dir, result
+  local dir, cleanup, result
   setup(function()
-    dir = os.tmpname()
-    os.remove(dir)
+    dir, cleanup = fixtures.tmpdir()
     result = assert(core.run_process({ "make", "--no-print-directory", "-s", "docs-run", "DOCS_DIR=" .. dir },
       { timeout_ms = 300000 }))
   end)
-  teardown(function() os.execute("rm -rf '" .. dir .. "'") end)
+  teardown(function() cleanup() end)
 
   it("builds without a warning that matters", function()
     assert.are.equal(0, result.status, result.stdout .. result.stderr)
@@ -47,7 +42,7 @@ describe("API reference (make docs, LDoc)", function()
 
   it("has a page for every module config.ld lists, with the module's own name", function()
     local env = {}
-    assert(load(assert(io.open("config.ld")):read("a"), "@config.ld", "t", env))()
+    assert(load(read("config.ld"), "@config.ld", "t", env))()
     assert.is_true(#env.file >= 15)
     for _, path in ipairs(env.file) do
       local name = path:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
@@ -57,7 +52,7 @@ describe("API reference (make docs, LDoc)", function()
   end)
 
   it("documents the client's calls with their parameters", function()
-    local html = assert(io.open(dir .. "/modules/eksegress.client.html")):read("a")
+    local html = read(dir .. "/modules/eksegress.client.html")
     for _, fn in ipairs{ "Client:call", "Client:prepare", "Client:send", "Client:paginate", "Client:collect",
                          "Client:wait", "Client:presign" } do
       assert.is_truthy(html:find(fn, 1, true), fn)

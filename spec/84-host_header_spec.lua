@@ -3,26 +3,15 @@
 -- builds a working host.
 local core = require "eksegress.core"
 local native = require "helpers.native"
+local fixtures = require "helpers.fixtures"
 
 local HEADER = "csrc/eksegress.h"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = fixtures.read
 
 local function sh(cmd)
   local r = assert(core.run_process({ "sh", "-c", cmd }, { timeout_ms = 300000 }))
   return r.status, r.stdout .. r.stderr
-end
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p " .. d))
-  return d
 end
 
 local function sanitize_flags()
@@ -38,8 +27,8 @@ describe("csrc/eksegress.h", function()
   end)
 
   it("compiles on its own as C11 and as C++", function()
-    local d = tmpdir()
-    finally(function() os.execute("rm -rf " .. d) end)
+    local d, cleanup = fixtures.tmpdir()
+    finally(cleanup)
     local status, out = sh(("printf '#include \"eksegress.h\"\\n' > %s/h.c && "
       .. "cc -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -Icsrc $(pkg-config --cflags lua5.4) %s/h.c && "
       .. "cp %s/h.c %s/h.cc && c++ -Wall -Wextra -Werror -fsyntax-only -Icsrc $(pkg-config --cflags lua5.4) %s/h.cc")
@@ -68,8 +57,8 @@ describe("csrc/eksegress.h", function()
     local cmd = read(HEADER):match("\n %*%s+(cc host%.c.-lpthread)\n")
     assert.is_string(cmd, "no link line in " .. HEADER)
     cmd = cmd:gsub("\\\n %*%s*", " ")
-    local d = tmpdir()
-    finally(function() os.execute("rm -rf " .. d) end)
+    local d, cleanup = fixtures.tmpdir()
+    finally(cleanup)
     local f = assert(io.open(d .. "/host.c", "w"))
     f:write([[
 #include <lauxlib.h>
