@@ -153,6 +153,7 @@ rock: setup
 
 docs: setup
 	@$(MAKE) --no-print-directory docs-run
+	@echo "docs: $(DOCS_DIR)/index.html"
 
 docs-run:
 	@ldoc -d $(DOCS_DIR) . >/dev/null
