@@ -158,6 +158,11 @@ function M.sentence(msg)
   return msg
 end
 
+--- The one line of a usage error of a command.
+function M.usage_line(name, msg)
+  return ("eksegress: %s: usage: %s Try 'eksegress %s --help'."):format(name, M.sentence(msg), name)
+end
+
 --- Run the command line.
 -- @tparam table argv the arguments (arg)
 -- @tparam[opt] table io_ stdout, stderr, env, tty = {stdout=, stderr=},
@@ -218,7 +223,7 @@ function M.run(argv, io_)
   local out = output.new(io_, { no_color = args.no_color })
   local ok, cerr = check_globals(args, cmd, out)
   if not ok then
-    out:line("eksegress: " .. cmd.name .. ": usage: " .. M.sentence(cerr) .. " Try 'eksegress " .. cmd.name .. " --help'.")
+    out:line(M.usage_line(cmd.name, cerr))
     return exit.USAGE
   end
 
@@ -228,7 +233,7 @@ function M.run(argv, io_)
   ctx:close()
   if not run_ok then
     if type(res) == "table" and res.usage then
-      out:line("eksegress: " .. cmd.name .. ": usage: " .. M.sentence(res.message) .. " Try 'eksegress " .. cmd.name .. " --help'.")
+      out:line(M.usage_line(cmd.name, res.message))
       return exit.USAGE
     end
     error(res, 0)
