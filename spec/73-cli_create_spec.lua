@@ -173,4 +173,32 @@ describe("eksegress create (process): a crash after the create, then a re-run", 
     sim:stop()
     assert(ok, err)
   end)
+
+  it("a first Ctrl-C or SIGTERM while waiting stops the wait: exit 130, one line saying how to go on", function()
+    local sim = simmod.start("--time-scale 1 --fleet tools/ekssim/fleets/explicit.json")
+    local ok, err = pcall(function()
+      -- The shell reports the CLI's pid and, at the end, its exit status.
+      local script = cli.command(sim, create_args("stopped")) .. ' & echo "child=$!"; wait $!; echo "exit=$?"'
+      local h = proc.spawn_and_wait("sh -c '" .. script:gsub("'", "'\\''") .. "'", "child=(%d+)")
+      local child = tonumber(h.captures[1])
+      local deadline = core.monotime() + 30
+      while create_calls(sim, "stopped") == 0 do
+        assert(core.monotime() < deadline, "no CreateCluster within 30 s: " .. h:output())
+        core.sleep_ms(20)
+      end
+      assert.is_true(proc.signal(child, "TERM"))
+      while not h:output():find("exit=%d+") do
+        assert(core.monotime() < deadline + 30, "the CLI did not stop: " .. h:output())
+        core.sleep_ms(20)
+      end
+      local out = h:output()
+      h:stop()
+      assert.matches("exit=130", out)
+      assert.matches("eksegress: create: cluster stopped: stopped waiting for cluster stopped, which EKS is still "
+        .. "creating; run the same command again to keep waiting", out, 1, true)
+      assert.are.equal(1, create_calls(sim, "stopped"))
+    end)
+    sim:stop()
+    assert(ok, err)
+  end)
 end)

@@ -34,7 +34,7 @@ M.MODES = { AWS_MANAGED = true, CUSTOMER_ROUTED = true }
 local OPTS = { name = true, role_arn = true, subnet_ids = true, security_group_ids = true,
                kubernetes_version = true, egress_mode = true, acknowledge = true, ip_family = true, region = true,
                wait = true, accept_network_risk = true, poll_seconds = true, max_attempts = true, on_event = true,
-               tags = true }
+               tags = true, interrupted = true }
 
 local function ids_of(fname, key, v, prefix, min)
   if v == nil and min == 0 then return {} end
@@ -79,8 +79,8 @@ local function check_opts(opts)
   if opts.max_attempts ~= nil and (math.type(opts.max_attempts) ~= "integer" or opts.max_attempts < 1) then
     errors.misuse(f .. ": max_attempts must be a positive integer", 3)
   end
-  if opts.on_event ~= nil and type(opts.on_event) ~= "function" then
-    errors.misuse(f .. ": on_event must be a function", 3)
+  for _, k in ipairs({ "on_event", "interrupted" }) do
+    if opts[k] ~= nil and type(opts[k]) ~= "function" then errors.misuse(("%s: %s must be a function"):format(f, k), 3) end
   end
 end
 
@@ -185,6 +185,10 @@ local function wait_active(client, name, region, opts, emit)
     if err and not err.retryable then return nil, err end
     emit{ type = "wait", name = name, status = out and out.cluster.status or (err and err.code), attempt = attempt,
           attempts = attempts }
+    if opts.interrupted and opts.interrupted() then
+      return nil, errors.new("Interrupted", ("stopped waiting for cluster %s, which EKS is still creating; run the "
+        .. "same command again to keep waiting (no second cluster is created)"):format(name))
+    end
     if attempt < attempts then client.runtime:sleep(delay) end
   end
   return nil, errors.new("WaiterTimeout", ("cluster %s did not become ACTIVE after %d checks %g s apart; it is "
@@ -198,7 +202,7 @@ end
 --   acknowledge (the cluster name: required by the guard for CUSTOMER_ROUTED),
 --   ip_family, tags, wait (default true), accept_network_risk (create despite
 --   blocking findings), poll_seconds / max_attempts (the waiter's 30 s x 40 by
---   default), on_event
+--   default), on_event, interrupted (function -> true to stop waiting)
 -- @return result `{name, region, account, outcome, request_token, status,
 --   egress_mode, verified, arn, preflight = {vpc_id, blocking, warnings,
 --   blocking_ids, results}}`, or nil, err

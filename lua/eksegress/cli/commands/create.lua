@@ -163,6 +163,7 @@ function M.run(ctx, a)
   if not client then return ctx:fail("create", cerr) end
   if not client.region then return ctx:fail("create", errors.new("NoRegion", "no region for the new cluster")) end
   o.on_event = on_event(ctx)
+  o.interrupted = function() return ctx:interrupted() end
   local res, err, partial = create.run(client, o)
   if not res then
     -- The guard speaks to library callers ("Pass acknowledge = ..."); the

@@ -206,7 +206,9 @@ local function combine(outcomes)
     if o.status == status then
       messages[#messages + 1] = o.message
       for _, r in ipairs(list(o.resources)) do resources[#resources + 1] = r end
-      if o.fix then fixlist[#fixlist + 1] = o.fix end
+      -- Command by command, so a step several items share (creating the
+      -- egress-only gateway of their VPC) is listed once.
+      for line in (o.fix and o.fix .. "\n" or ""):gmatch("([^\n]+)\n") do fixlist[#fixlist + 1] = line end
     end
     if o.combined then
       -- An outcome already combined: keep its evidence items flat.
