@@ -110,6 +110,14 @@ local function assert_agrees(entries, truth, witnessed, coverage)
   return n
 end
 
+-- Run fn(sim) against a simulator started with args; it is stopped whatever happens.
+local function with_sim(args, fn)
+  local sim = simmod.start(args)
+  local ok, err = pcall(fn, sim)
+  sim:stop()
+  assert(ok, err)
+end
+
 describe("preflight workflow: the explicit fleet", function()
   local sim, entries, truth, witnessed
   setup(function()
@@ -274,22 +282,19 @@ describe("preflight workflow: the sample fleet and generated fleets", function()
   end
 
   it("agrees with the sample fleet's ground truth, cluster by cluster", function()
-    local sim = simmod.start("--time-scale 0")
-    local ok, err = pcall(function()
+    with_sim("--time-scale 0", function(sim)
       witnessed = set(sim:admin("GET", "/_sim/checks").checks)
       local entries, truth = preflight_all(sim)
       assert.are.equal(22, assert_agrees(entries, truth, witnessed, coverage))
       assert_others(sim, entries, truth)
     end)
-    sim:stop()
-    assert(ok, err)
   end)
 
   for _, seed in ipairs({ 1, 2, 3 }) do
     it("agrees with a generated fleet's ground truth (seed " .. seed .. ", every defect kind)", function()
-      local sim = simmod.start(("--time-scale 0 --generate clusters=44,accounts=3,regions=2,seed=%d,defects=1,"
-        .. "multi=0.3,ipv6=0.2,routed=0.1,isolated=0.05,nomode=0.05,share=%d"):format(seed, seed == 2 and 2 or 1))
-      local ok, err = pcall(function()
+      with_sim(("--time-scale 0 --generate clusters=44,accounts=3,regions=2,seed=%d,defects=1,"
+        .. "multi=0.3,ipv6=0.2,routed=0.1,isolated=0.05,nomode=0.05,share=%d"):format(seed, seed == 2 and 2 or 1),
+        function(sim)
         witnessed = witnessed or set(sim:admin("GET", "/_sim/checks").checks)
         local entries, truth = preflight_all(sim)
         local kinds, n = {}, 0
@@ -307,8 +312,6 @@ describe("preflight workflow: the sample fleet and generated fleets", function()
         assert.are.equal(44, assert_agrees(entries, truth, witnessed, coverage))
         assert_others(sim, entries, truth)
       end)
-      sim:stop()
-      assert(ok, err)
     end)
   end
 

@@ -5,6 +5,7 @@ local cjson = require "cjson"
 local simmod = require "helpers.sim"
 local schema = require "helpers.schema"
 local cli = require "helpers.cli"
+local fx = require "helpers.fixtures"
 
 local function one_line_errors(stderr)
   local lines = cli.lines(stderr)
@@ -17,12 +18,7 @@ local function one_line_errors(stderr)
   return lines
 end
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = fx.read
 
 describe("eksegress preflight (process)", function()
   local sim
@@ -122,7 +118,7 @@ describe("eksegress preflight (process)", function()
   end)
 
   it("writes every report file; the JSON and the SARIF are valid", function()
-    local dir = io.popen("mktemp -d"):read("l")
+    local dir, remove = fx.tmpdir()
     local files = {}
     local args = { "preflight", "--cluster", "analytics", "--cluster", "payments", "--region", "us-west-2",
                    "--output", "json" }
@@ -154,6 +150,6 @@ describe("eksegress preflight (process)", function()
     assert.is_truthy(read(files[".junit.xml"]):find("<testsuites", 1, true))
     assert.is_truthy(read(files[".html"]):find("<!DOCTYPE html>", 1, true))
     assert.is_truthy(read(files[".csv"]):find("nacl_inbound_ephemeral", 1, true))
-    os.execute("rm -rf '" .. dir .. "'")
+    remove()
   end)
 end)

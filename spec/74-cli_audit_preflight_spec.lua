@@ -4,6 +4,7 @@ local cjson = require "cjson"
 local simmod = require "helpers.sim"
 local schema = require "helpers.schema"
 local cli = require "helpers.cli"
+local fx = require "helpers.fixtures"
 
 describe("eksegress audit --preflight (process)", function()
   it("is in the audit's help", function()
@@ -17,9 +18,9 @@ describe("eksegress audit --preflight (process)", function()
   it("exit 1 when a cluster has a blocking finding; the JSON and the SARIF are valid", function()
     local sim = simmod.start("--time-scale 0")
     local ok, err = pcall(function()
-      local sarif = os.tmpname()
+      local dir, remove = fx.tmpdir()
       local r = cli.run(sim, { "audit", "--regions", "us-east-1,us-west-2", "--preflight", "--output", "json",
-        "--export", sarif .. ".sarif" })
+        "--export", dir .. "/fleet.sarif" })
       assert.are.equal(1, r.status, r.stderr)
       schema.assert_valid(schema.AUDIT, r.stdout)
       local doc = cjson.decode(r.stdout)
@@ -31,11 +32,8 @@ describe("eksegress audit --preflight (process)", function()
       table.sort(blocking)
       assert.are.same({ "analytics", "legacy-batch" }, blocking)
       assert.are.equal(2, doc.summary.blocking)
-      local f = assert(io.open(sarif .. ".sarif", "rb"))
-      schema.assert_valid(schema.SARIF, f:read("a"))
-      f:close()
-      os.remove(sarif .. ".sarif")
-      os.remove(sarif)
+      schema.assert_valid(schema.SARIF, fx.read(dir .. "/fleet.sarif"))
+      remove()
       -- The table shows the preflight column.
       r = cli.run(sim, { "audit", "--regions", "us-west-2", "--preflight", "--output", "table" })
       assert.are.equal(1, r.status)

@@ -80,7 +80,9 @@ local function check_opts(opts)
     errors.misuse(f .. ": max_attempts must be a positive integer", 3)
   end
   for _, k in ipairs({ "on_event", "interrupted" }) do
-    if opts[k] ~= nil and type(opts[k]) ~= "function" then errors.misuse(("%s: %s must be a function"):format(f, k), 3) end
+    if opts[k] ~= nil and type(opts[k]) ~= "function" then
+      errors.misuse(("%s: %s must be a function"):format(f, k), 3)
+    end
   end
 end
 

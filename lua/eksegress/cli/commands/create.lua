@@ -92,14 +92,9 @@ local function options(a)
     egress_mode = a.egress_mode or "AWS_MANAGED", acknowledge = a.confirm, ip_family = a.ip_family,
     wait = not a.no_wait, accept_network_risk = a.accept_network_risk or nil,
   }
-  if a.poll_interval then
-    local n = tonumber(a.poll_interval)
-    if not n or n < 0 or n > 3600 then
-      return args_util.usage("--poll-interval must be a number of seconds from 0 to 3600")
-    end
-    o.poll_seconds = n
-  end
   local err
+  o.poll_seconds, err = args_util.seconds("--poll-interval", a.poll_interval, 0, 3600)
+  if err then return args_util.usage(err) end
   o.max_attempts, err = args_util.integer("--max-polls", a.max_polls, 1, 100000)
   if err then return args_util.usage(err) end
   return o

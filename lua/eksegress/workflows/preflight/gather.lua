@@ -502,30 +502,30 @@ end
 ---------------------------------------------------------------------------------------
 -- EKS: the cluster's updates and identity providers
 
-local function updates(client, region, name)
-  local ids, err = client:collect("eks", "ListUpdates", { name = name }, { region = region })
-  if not ids then return nil, err end
-  local outs, errs = parallel(ids, function(id)
-    return client:call("eks", "DescribeUpdate", { name = name, updateId = id }, { region = region })
-  end, { runtime = client.runtime, concurrency = math.max(1, #ids) })
-  for i = 1, #ids do
+-- List, then describe every item concurrently: all the outputs, or the
+-- first error (a partial list could hide the update that is in progress).
+local function list_and_describe(client, region, list_op, list_params, describe_op, params_of)
+  local items, err = client:collect("eks", list_op, list_params, { region = region })
+  if not items then return nil, err end
+  local outs, errs = parallel(items, function(item)
+    return client:call("eks", describe_op, params_of(item), { region = region })
+  end, { runtime = client.runtime, concurrency = math.max(1, #items) })
+  for i = 1, #items do
     if not outs[i] then return nil, errs[i] end
   end
   return outs
 end
 
+local function updates(client, region, name)
+  return list_and_describe(client, region, "ListUpdates", { name = name }, "DescribeUpdate",
+    function(id) return { name = name, updateId = id } end)
+end
+
 local function identity_providers(client, region, name)
-  local configs, err = client:collect("eks", "ListIdentityProviderConfigs", { clusterName = name },
-    { region = region })
-  if not configs then return nil, err end
-  local outs, errs = parallel(configs, function(c)
-    return client:call("eks", "DescribeIdentityProviderConfig",
-      { clusterName = name, identityProviderConfig = { type = c.type, name = c.name } }, { region = region })
-  end, { runtime = client.runtime, concurrency = math.max(1, #configs) })
-  for i = 1, #configs do
-    if not outs[i] then return nil, errs[i] end
-  end
-  return outs
+  return list_and_describe(client, region, "ListIdentityProviderConfigs", { clusterName = name },
+    "DescribeIdentityProviderConfig", function(c)
+      return { clusterName = name, identityProviderConfig = { type = c.type, name = c.name } }
+    end)
 end
 
 ---------------------------------------------------------------------------------------
