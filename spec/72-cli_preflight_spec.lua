@@ -110,6 +110,21 @@ describe("eksegress preflight (process)", function()
     assert.is_nil((r.stdout .. r.stderr):find("canary/SECRET", 1, true))
   end)
 
+  it("exit 2 when a blocking check could not be evaluated (IAM reads denied), with one line saying why", function()
+    sim:admin("POST", "/_sim/scp", { account = "444455556666", policy = {
+      Version = "2012-10-17", Statement = { { Effect = "Deny", Action = "iam:*", Resource = "*" } } } })
+    local r = cli.run(sim, { "preflight", "--cluster", "dev-a", "--output", "json" },
+      { AWS_ACCESS_KEY_ID = "AKIAEKSSIM0000000002", AWS_SECRET_ACCESS_KEY = "ekssim/SecondAccount/Secret+EXAMPLEKEY02" })
+    sim:admin("POST", "/_sim/scp", { account = "444455556666", policy = cjson.null })
+    assert.are.equal(2, r.status)
+    local lines = one_line_errors(r.stderr)
+    assert.are.equal(1, #lines)
+    assert.matches("^eksegress: preflight: cluster dev%-a in us%-east%-1: iam_role_describe not evaluated: the "
+      .. "cluster IAM role could not be read: AccessDenied", lines[1])
+    schema.assert_valid(schema.PREFLIGHT, r.stdout)
+    assert.are.equal(0, cjson.decode(r.stdout).clusters[1].blocking)
+  end)
+
   it("exit 2 without a region, saying how to give one", function()
     local r = cli.run(sim, { "preflight", "--cluster", "prod-api" }, { AWS_REGION = false })
     assert.are.equal(2, r.status)

@@ -55,7 +55,7 @@ local function check_opts(opts)
   for k in pairs(opts) do
     if not OPTS[k] then errors.misuse(("%s: unknown option %q"):format(f, tostring(k)), 3) end
   end
-  if type(opts.name) ~= "string" or #opts.name > 100 or not opts.name:find("^[%w][%w_%-]*$") then
+  if not preflight.valid_cluster_name(opts.name) then
     errors.misuse(f .. ": name must be an EKS cluster name (letters, digits, - and _, at most 100)", 3)
   end
   if type(opts.role_arn) ~= "string" or not opts.role_arn:find("^arn:[%w%-]+:iam::%d+:role/.+") then

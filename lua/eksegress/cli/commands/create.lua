@@ -50,8 +50,6 @@ function M.configure(c)
   c:option("--max-polls", "Polls before giving up waiting (default 40).")
 end
 
-local NAME = "^[%w][%w_%-]*$"
-
 local function ids(flag, s, prefix, min)
   if s == nil then
     if min > 0 then return args_util.usage(flag .. " is required") end
@@ -71,7 +69,7 @@ end
 -- The command line -> create.run options, or a usage error (exit 64).
 local function options(a)
   if not a.name then return args_util.usage("--name is required") end
-  if #a.name > 100 or not a.name:find(NAME) then
+  if not preflight.valid_cluster_name(a.name) then
     return args_util.usage(("--name: %q is not an EKS cluster name (letters, digits, - and _, at most 100)")
       :format(a.name))
   end

@@ -15,7 +15,8 @@ local M = {
     .. "and the destinations that must stay reachable. Each finding names the resources, the evidence that "
     .. "decided it, and the fix as an AWS CLI command with the real ids. Clusters are checked concurrently; "
     .. "a VPC's reads are shared by its clusters. Nothing is changed. Exit 1 when a cluster has a blocking "
-    .. "finding, 2 when a cluster could not be read (that takes precedence), 0 otherwise.",
+    .. "finding; 2 when a cluster could not be read, or a blocking check could not be evaluated (a read was "
+    .. "denied: its result says why), which takes precedence; 0 otherwise.",
   examples = {
     "eksegress preflight --cluster prod --region us-west-2",
     "eksegress preflight --cluster prod --cluster staging --output json > preflight.json",
@@ -31,13 +32,11 @@ function M.configure(c)
   c:option("--concurrency", "Clusters checked at once (default 8).")
 end
 
-local NAME = "^[%w][%w_%-]*$"
-
 --- Cluster names from repeated --cluster flags, or a usage error.
 function M.cluster_names(list)
   if #list == 0 then return args_util.usage("--cluster NAME is required (repeat it for several clusters)") end
   for _, n in ipairs(list) do
-    if #n > 100 or not n:find(NAME) then
+    if not preflight.valid_cluster_name(n) then
       return args_util.usage(("--cluster: %q is not an EKS cluster name (letters, digits, - and _, at most 100)")
         :format(n))
     end
@@ -73,7 +72,19 @@ function M.run(ctx, a)
     ctx:fail("preflight", werr)
     return exit.PARTIAL
   end
-  if #doc.errors > 0 then return exit.PARTIAL end
+  -- A blocking check that could not be evaluated is not a pass: say which,
+  -- and why, and do not exit 0.
+  local unchecked = false
+  for _, c in ipairs(doc.clusters) do
+    for _, r in ipairs(c.results) do
+      if r.status == "not_evaluated" and r.severity == "blocking" then
+        unchecked = true
+        ctx.out:line(("eksegress: preflight: cluster %s in %s: %s not evaluated: %s"):format(c.name, c.region, r.id,
+          (r.message:gsub("[\r\n]+", " "))))
+      end
+    end
+  end
+  if #doc.errors > 0 or unchecked then return exit.PARTIAL end
   for _, c in ipairs(doc.clusters) do
     if c.blocking > 0 then return exit.FINDINGS end
   end

@@ -51,9 +51,12 @@ M.MIGRATION_CHECKS = ids_where(function(d) return d.group ~= "cluster" end)
 
 local CLUSTER_NAME = "^[%w][%w_%-]*$"
 
-local function valid_name(name)
+--- Is name a valid EKS cluster name (a letter or digit, then letters, digits,
+-- - and _; at most 100)?
+function M.valid_cluster_name(name)
   return type(name) == "string" and #name <= 100 and name:find(CLUSTER_NAME) ~= nil
 end
+local valid_name = M.valid_cluster_name
 
 local function check_ids(fname, ids)
   if ids == nil then return end
