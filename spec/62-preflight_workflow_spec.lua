@@ -351,6 +351,27 @@ describe("preflight workflow: reads", function()
       assert.are.same({ "GetRole:AccessDenied", "SimulatePrincipalPolicy:AccessDenied" }, sorted(denied))
     end)
 
+  it("an EC2 read that fails leaves its checks not evaluated with the reason, never passed", function()
+    sim:admin("POST", "/_sim/faults", { reset = true, error_rate = "1@DescribeRouteTables" })
+    local client = sim:client{ max_attempts = 1 }
+    local doc = preflight.run(client, { clusters = { "prod-api", "legacy-batch" } })
+    client:close()
+    assert.are.same({}, doc.errors)
+    local route_checks = { "route_default", "route_blackhole", "route_igw_only", "route_specific_blackhole",
+                           "egress_device_nat", "egress_device_nat_upstream", "egress_device_tgw",
+                           "egress_device_instance" }
+    for _, e in ipairs(doc.clusters) do
+      local by = by_id(e)
+      for _, id in ipairs(route_checks) do
+        assert.are.equal("not_evaluated", by[id].status, e.name .. " " .. id)
+      end
+      assert.matches("^the route tables could not be read: %a+: ", by.route_default.message)
+      -- What does not need the route tables is still checked.
+      assert.are.equal("pass", by.nacl_outbound_443.status)
+      assert.are.equal("pass", by.sg_egress_443.status)
+    end
+  end)
+
   it("the EC2 reads of a VPC are shared by its clusters, and clusters are checked concurrently", function()
     sim:stop()
     sim = simmod.start("--time-scale 0 --latency-ms 20 --generate clusters=12,accounts=1,regions=1,share=3,"
