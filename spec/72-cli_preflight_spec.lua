@@ -114,7 +114,8 @@ describe("eksegress preflight (process)", function()
     sim:admin("POST", "/_sim/scp", { account = "444455556666", policy = {
       Version = "2012-10-17", Statement = { { Effect = "Deny", Action = "iam:*", Resource = "*" } } } })
     local r = cli.run(sim, { "preflight", "--cluster", "dev-a", "--output", "json" },
-      { AWS_ACCESS_KEY_ID = "AKIAEKSSIM0000000002", AWS_SECRET_ACCESS_KEY = "ekssim/SecondAccount/Secret+EXAMPLEKEY02" })
+      { AWS_ACCESS_KEY_ID = "AKIAEKSSIM0000000002",
+        AWS_SECRET_ACCESS_KEY = "ekssim/SecondAccount/Secret+EXAMPLEKEY02" })
     sim:admin("POST", "/_sim/scp", { account = "444455556666", policy = cjson.null })
     assert.are.equal(2, r.status)
     local lines = one_line_errors(r.stderr)
