@@ -100,8 +100,13 @@ describe("plan document", function()
     { "blocking findings", function(p) p.clusters[1].preflight.blocking = 2 end, "blocking preflight" },
     { "a duplicated cluster", function(p) p.clusters[2] = p.clusters[1] end, "appears twice" },
     { "another schema", function(p) p.schema = "eksegress/plan/2" end, "this eksegress reads" },
-    { "a cluster not AWS_MANAGED", function(p) p.clusters[1].state.mode = "CUSTOMER_ISOLATED" end,
-      "only an AWS_MANAGED cluster" },
+    { "a cluster not AWS_MANAGED", function(p)
+      p.clusters[1].state.mode = "CUSTOMER_ISOLATED"
+      p.clusters[1].fingerprint = document.fingerprint(p.clusters[1].state)
+    end, "only an AWS_MANAGED cluster" },
+    { "a fingerprint that is not its planned state's", function(p)
+      p.clusters[1].state.version = "1.20"
+    end, "fingerprint does not match its planned state" },
   }
   for _, case in ipairs(tampering) do
     it("regression: refuses a plan with " .. case[1], function()
