@@ -157,20 +157,24 @@ local function settle(ctx, c, client)
     end
     local ups, uerr = updates_of(client, c)
     if not ups then return nil, uerr end
-    local changes = changes_since_plan(c, cluster, ups)
+    -- UPDATING with no update InProgress: an update ended between the two
+    -- reads (the status follows a moment later). Read again; only past the
+    -- deadline does that status count as a change.
+    local settling = cluster.status == "UPDATING" and #ups.in_flight == 0 and ctx.now() < deadline
+    local changes = not settling and changes_since_plan(c, cluster, ups)
     if changes then
       local ok, rerr = refuse(ctx, c, "stale", "stale plan: " .. table.concat(changes, "; "), changes)
       if not ok then return nil, rerr end
       return "refused"
     end
-    if #ups.in_flight == 0 then return "ok", cluster, ups end
-    local id = ups.in_flight[1].id
-    if c.waited ~= id then
+    if #ups.in_flight == 0 and not settling then return "ok", cluster, ups end
+    local id = ups.in_flight[1] and ups.in_flight[1].id
+    if id and c.waited ~= id then
       if not record(ctx, c, { type = "waiting", update_id = id }) then return nil, "journal" end
       c.waited = id
       emit(ctx, c, "waiting", { update_id = id })
     end
-    if ctx.now() >= deadline then
+    if id and ctx.now() >= deadline then
       local ok, rerr = refuse(ctx, c, "busy", ("update %s was still in progress after %d s"):format(
         id, ctx.opts.in_flight_timeout))
       if not ok then return nil, rerr end
