@@ -4,33 +4,9 @@ local journal = require "eksegress.workflows.migrate.journal"
 local canonical = require "eksegress.canonical"
 local cjson = require "cjson"
 
-local function cluster_obj(over)
-  local c = {
-    name = "prod-api", arn = "arn:aws:eks:us-east-1:111122223333:cluster/prod-api",
-    status = "ACTIVE", version = "1.32",
-    resourcesVpcConfig = { controlPlaneEgressMode = "AWS_MANAGED", vpcId = "vpc-1",
-      subnetIds = { "subnet-b", "subnet-a" }, securityGroupIds = { "sg-2" },
-      clusterSecurityGroupId = "sg-1" },
-  }
-  for k, v in pairs(over or {}) do c[k] = v end
-  return c
-end
+local mh = require "helpers.migrate"
 
-local function entry(name, action, over)
-  local st = document.state_of(cluster_obj{ name = name }, {})
-  local e = { account = "111122223333", region = "us-east-1", name = name, state = st,
-              fingerprint = document.fingerprint(st), action = action,
-              preflight = { blocking = 0, warnings = 0 } }
-  e.key = document.key(e)
-  if action == "migrate" then
-    e.request = { method = "POST", path = "/clusters/" .. name .. "/update-config",
-                  body = { resourcesVpcConfig = { controlPlaneEgressMode = "CUSTOMER_ROUTED" } } }
-  else
-    e.reason = "already CUSTOMER_ROUTED"
-  end
-  for k, v in pairs(over or {}) do e[k] = v end
-  return e
-end
+local cluster_obj, entry = mh.cluster_object, mh.entry
 
 local function plan_of(entries)
   return document.seal{ schema = document.SCHEMA, target_mode = "CUSTOMER_ROUTED", clusters = entries }

@@ -54,6 +54,48 @@ function M.rmdir(d)
   if d and d:find("^/tmp/") then os.execute("rm -rf " .. quote(d)) end
 end
 
+-- ---- plans without a network (pure specs) --------------------------------------
+
+--- A DescribeCluster `cluster` (AWS_MANAGED, ACTIVE), fields overridden by `over`.
+function M.cluster_object(over)
+  local c = {
+    name = "prod-api", arn = "arn:aws:eks:us-east-1:111122223333:cluster/prod-api",
+    status = "ACTIVE", version = "1.32",
+    resourcesVpcConfig = { controlPlaneEgressMode = "AWS_MANAGED", vpcId = "vpc-1",
+      subnetIds = { "subnet-b", "subnet-a" }, securityGroupIds = { "sg-2" },
+      clusterSecurityGroupId = "sg-1" },
+  }
+  for k, v in pairs(over or {}) do c[k] = v end
+  return c
+end
+
+--- A plan entry for cluster `name` in 111122223333/us-east-1: action
+-- "migrate" (with its request) or "skip".
+function M.entry(name, action, over)
+  local document = require "eksegress.workflows.migrate.document"
+  local st = document.state_of(M.cluster_object{ name = name }, {})
+  local e = { account = "111122223333", region = "us-east-1", name = name, state = st,
+              fingerprint = document.fingerprint(st), action = action,
+              preflight = { blocking = 0, warnings = 0, evaluated = false } }
+  e.key = document.key(e)
+  if action == "migrate" then
+    e.request = { method = "POST", path = "/clusters/" .. name .. "/update-config",
+                  body = { resourcesVpcConfig = { controlPlaneEgressMode = "CUSTOMER_ROUTED" } } }
+  else
+    e.reason = "already CUSTOMER_ROUTED"
+  end
+  for k, v in pairs(over or {}) do e[k] = v end
+  return e
+end
+
+--- A sealed plan of these entries, as read back from its file.
+function M.sealed(entries, extra)
+  local document = require "eksegress.workflows.migrate.document"
+  local plan = { schema = document.SCHEMA, target_mode = "CUSTOMER_ROUTED", clusters = entries }
+  for k, v in pairs(extra or {}) do plan[k] = v end
+  return cjson.decode(cjson.encode(document.seal(plan)))
+end
+
 --- Start the simulator on a fleet: generated (`generate`, a --generate SPEC),
 -- with cluster keys set (`patch`: {{account = i, cluster = j, set = {k = v}}},
 -- 1-based indices into the generated fleet), with extra arguments (`args`).
