@@ -121,8 +121,8 @@ function M.finish(ctx, verb, res, err)
   if not res then
     if err.usage then return args_util.usage(err.message) end
     if err.journal then
+      err.message = tostring(err.message) .. "; nothing was sent"
       ctx:fail(verb, err, "journal " .. tostring(err.path))
-      ctx.out:line(("eksegress: %s: nothing was sent"):format(verb))
       return exit.USAGE
     end
     return ctx:fail(verb, err)
