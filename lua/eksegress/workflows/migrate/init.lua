@@ -249,9 +249,6 @@ end
 local function unusable(err, path)
   local e = errors.new(err.code or "IoError", tostring(err.message or err))
   e.journal, e.path = true, path
-  if err.code == "JournalLocked" then
-    e.message = path .. ": " .. e.message .. " (another apply or resume holds it)"
-  end
   return e
 end
 
