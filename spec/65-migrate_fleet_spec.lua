@@ -40,7 +40,7 @@ describe("migrate workflow: a 44-cluster fleet over 2 accounts x 2 regions", fun
     assert.is_true(migrate.document.validate(as_file(plan)))
     schema.assert_valid(mh.PLAN_SCHEMA, canonical.encode(plan))
     local n = 0
-    for key in pairs(truth) do n = n + 1 end
+    for _ in pairs(truth) do n = n + 1 end
     assert.are.equal(n, #plan.clusters)
     local reasons = {}
     for _, c in ipairs(plan.clusters) do

@@ -23,7 +23,8 @@ describe("eksegress audit -> plan -> apply -> resume on a 40-cluster fleet", fun
 
   setup(function()
     sim = mh.start_fleet{ generate = "clusters=40,accounts=2,regions=2,seed=3,defects=0.25,routed=0.15,"
-      .. "kinds=cluster_not_active+no_default_route+sg_no_443+nat_unavailable", args = "--time-scale 0.001 --latency-ms 2" }
+      .. "kinds=cluster_not_active+no_default_route+sg_no_443+nat_unavailable",
+      args = "--time-scale 0.001 --latency-ms 2" }
     dir = mh.tmpdir()
     truth = mh.state(sim)
   end)
@@ -186,7 +187,8 @@ describe("eksegress apply: exit codes of what goes wrong", function()
     sim:admin("POST", "/_sim/advance", { all = true })
     local r = mh.cli(sim, { "apply", dir .. "/stale.json", "--confirm", victims[1], "--poll-interval", "0.02" })
     assert.are.equal(2, r.status, r.stderr)
-    assert.is_truthy(r.stderr:find(plan.clusters[1].key .. ": stale plan: mode AWS_MANAGED -> CUSTOMER_ROUTED", 1, true))
+    assert.is_truthy(r.stderr:find(plan.clusters[1].key .. ": stale plan: mode AWS_MANAGED -> CUSTOMER_ROUTED", 1,
+      true))
     local key = plan.clusters[1].key
     mh.assert_exactly_once(sim, plan, { updated = {}, foreign = { [key] = true }, only = { [key] = true } })
   end)

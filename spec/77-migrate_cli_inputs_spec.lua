@@ -186,8 +186,9 @@ describe("eksegress plan/apply/resume with bad inputs", function()
       -- may write anywhere else).
       local line = refused(apply(plan_path, { "--journal", ro .. "/x.journal" }), "nothing was sent", {
         wrap = function(cmd)
-          return ("unshare -m sh -c %s"):format(mh.quote(("mount --bind %s %s && mount -o remount,bind,ro %s %s && exec %s")
-            :format(mh.quote(ro), mh.quote(ro), mh.quote(ro), mh.quote(ro), cmd)))
+          local q = mh.quote(ro)
+          return ("unshare -m sh -c %s"):format(mh.quote(
+            ("mount --bind %s %s && mount -o remount,bind,ro %s %s && exec %s"):format(q, q, q, q, cmd)))
         end })
       assert.is_truthy(line:find(ro .. "/x.journal", 1, true))
       assert.is_truthy(line:find("Read-only file system", 1, true))

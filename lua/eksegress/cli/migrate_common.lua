@@ -14,7 +14,7 @@ end
 
 --- The driving options from the flags, or a usage error.
 function M.driving(a)
-  local o, err = {}, nil
+  local o, err = {}
   o.wave_size, err = args_util.integer("--wave-size", a.wave_size, 1, 10000)
   if err then return args_util.usage(err) end
   o.max_parallel, err = args_util.integer("--max-parallel", a.max_parallel, 1, 100)

@@ -102,6 +102,9 @@ function M.read(path, opts)
   return { records = records, torn = res.torn, torn_bytes = res.torn_bytes }
 end
 
+-- Run-level records that change no cluster's state.
+local INFORMATIONAL = { ["end"] = true, resume = true, note = true }
+
 local function bad(i, msg)
   return nil, { code = "InvalidJournal", message = ("record %d: %s"):format(i, msg) }
 end
@@ -205,9 +208,7 @@ function M.replay(records)
       end
     elseif r.type == "begin" then
       return bad(i, "a second begin record")
-    elseif r.type == "end" or r.type == "resume" or r.type == "note" then
-      -- informational
-    else
+    elseif not INFORMATIONAL[r.type] then
       local c = type(r.key) == "string" and run.clusters[r.key] or nil
       if not c then
         return bad(i, ("%s record for %s, which the plan does not migrate"):format(r.type, tostring(r.key)))
