@@ -28,10 +28,7 @@ describe("migrate workflow: a 44-cluster fleet over 2 accounts x 2 regions", fun
                           args = "--time-scale 0.001 --latency-ms 2" }
     truth = mh.state(sim)
   end)
-  teardown(function()
-    sim:stop()
-    mh.rmdir(dir)
-  end)
+  teardown(function() mh.stop(sim, dir) end)
 
   it("plans every cluster: defective, routed and not-ACTIVE ones skipped with the reason", function()
     plan = assert(migrate.plan(mh.factory(sim), { targets = mh.targets(sim), version = "test",

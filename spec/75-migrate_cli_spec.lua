@@ -11,11 +11,7 @@ local simmod = require "helpers.sim"
 local mh = require "helpers.migrate"
 local schema = require "helpers.schema"
 
-local function lines(s)
-  local out = {}
-  for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
-  return out
-end
+local lines = mh.lines
 
 describe("eksegress audit -> plan -> apply -> resume on a 40-cluster fleet", function()
   local sim, dir, plan, truth
@@ -28,10 +24,7 @@ describe("eksegress audit -> plan -> apply -> resume on a 40-cluster fleet", fun
     dir = mh.tmpdir()
     truth = mh.state(sim)
   end)
-  teardown(function()
-    sim:stop()
-    mh.rmdir(dir)
-  end)
+  teardown(function() mh.stop(sim, dir) end)
 
   it("plans from an audit report, with role access to the second account", function()
     local r = mh.cli(sim, { "audit", "--organization", "--role-name", "OrganizationAccountAccessRole",
@@ -147,10 +140,7 @@ describe("eksegress apply: exit codes of what goes wrong", function()
     fails = fleet.accounts[1].clusters[1].name
     victims = { fleet.accounts[1].clusters[2].name, fleet.accounts[1].clusters[3].name }
   end)
-  teardown(function()
-    sim:stop()
-    mh.rmdir(dir)
-  end)
+  teardown(function() mh.stop(sim, dir) end)
 
   local function plan_cli(out, ...)
     local r = mh.cli(sim, { "plan", "--region", fleet.accounts[1].clusters[1].region, "--out", out, ... })

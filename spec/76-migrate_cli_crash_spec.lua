@@ -30,10 +30,7 @@ describe("eksegress apply under kill -9, Ctrl-C and faults", function()
                           args = "--time-scale 0.001" }
     dir = mh.tmpdir()
   end)
-  teardown(function()
-    sim:stop()
-    mh.rmdir(dir)
-  end)
+  teardown(function() mh.stop(sim, dir) end)
 
   -- A fresh fleet (every cluster AWS_MANAGED, an empty log) and its plan,
   -- written where the CLI reads it. Returns the plan and its path.
@@ -72,6 +69,13 @@ describe("eksegress apply under kill -9, Ctrl-C and faults", function()
       end
     end
     assert.is_truthy(plan)
+  end
+
+  -- `eksegress resume` finishes the job: exit 0, each cluster updated once.
+  local function resume_to_done(plan, journal)
+    local r = mh.cli(sim, args({ "resume", journal }, table.unpack(DRIVE)))
+    assert.are.equal(0, r.status, r.stderr)
+    mh.assert_exactly_once(sim, plan)
   end
 
   it(("survives kill -9 at %d seeded random moments, each followed by resume: every cluster "
@@ -164,9 +168,7 @@ describe("eksegress apply under kill -9, Ctrl-C and faults", function()
     assert.are.equal(0, intents_after, "no update started after the stop")
     assert.is_true(out.summary.done < #plan.clusters)
     assert_journaled_first(plan, journal)
-    local r = mh.cli(sim, args({ "resume", journal }, table.unpack(DRIVE)))
-    assert.are.equal(0, r.status, r.stderr)
-    mh.assert_exactly_once(sim, plan)
+    resume_to_done(plan, journal)
   end)
 
   it("a second Ctrl-C exits at once (130) while requests are in flight; the journal stays "
@@ -194,9 +196,7 @@ describe("eksegress apply under kill -9, Ctrl-C and faults", function()
     assert_journaled_first(plan, journal)
     -- Wait out the simulator's delayed answers (they are not part of the job).
     while sim:admin("GET", "/_sim/stats").in_flight > 1 do core.sleep_ms(50) end
-    local r = mh.cli(sim, args({ "resume", journal }, table.unpack(DRIVE)))
-    assert.are.equal(0, r.status, r.stderr)
-    mh.assert_exactly_once(sim, plan)
+    resume_to_done(plan, journal)
   end)
 
   it("throttling 30% + 5xx 10% + drops 5% after EKS accepted + clock skew during apply: "

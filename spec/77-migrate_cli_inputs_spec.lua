@@ -9,11 +9,7 @@ local core = require "eksegress.core"
 local journal_mod = require "eksegress.workflows.migrate.journal"
 local mh = require "helpers.migrate"
 
-local function lines(s)
-  local out = {}
-  for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
-  return out
-end
+local lines = mh.lines
 
 describe("eksegress plan/apply/resume with bad inputs", function()
   local sim, fleet, dir, plan, plan_text, journal_text
@@ -36,10 +32,7 @@ describe("eksegress plan/apply/resume with bad inputs", function()
     assert(r.status == 0, r.stderr)
     journal_text = mh.read(journal_path)
   end)
-  teardown(function()
-    sim:stop()
-    mh.rmdir(dir)
-  end)
+  teardown(function() mh.stop(sim, dir) end)
 
   local n = 0
   local function file(text)

@@ -34,6 +34,13 @@ local function write(path, text)
 end
 M.write = write
 
+--- The lines of a text (without their newlines; empty lines dropped).
+function M.lines(s)
+  local out = {}
+  for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
+  return out
+end
+
 function M.read(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -126,13 +133,10 @@ with open(path, "w") as f:
   return sim, fleet
 end
 
---- The clusters of a fleet (decoded fleet JSON) as {key = cluster}.
-function M.fleet_clusters(fleet)
-  local out = {}
-  for _, a in ipairs(fleet.accounts) do
-    for _, c in ipairs(a.clusters or {}) do out[a.id .. "/" .. c.region .. "/" .. c.name] = c end
-  end
-  return out
+--- Stop the simulator and remove a directory of the spec (teardown).
+function M.stop(sim, dir)
+  sim:stop()
+  M.rmdir(dir)
 end
 
 --- A client factory over the simulator (every client shares one runtime),

@@ -51,6 +51,22 @@ local function slots(v, out)
   return out
 end
 
+-- Apply `count` seeded edits to copies of `value` (1 to 3 values replaced by
+-- hostile ones each) and hand each copy to check(copy), which must not raise.
+local function fuzz(value, seed, count, check)
+  local text = cjson.encode(value)
+  local r = rng(seed)
+  for _ = 1, count do
+    local copy = cjson.decode(text)
+    for _ = 1, r(3) do
+      local all = slots(copy)
+      local slot = all[r(#all)]
+      slot[1][slot[2]] = hostile(r, 0)
+    end
+    check(copy)
+  end
+end
+
 describe("migration documents", function()
   it("regression: two plans of an unchanged fleet get different ids and tokens "
     .. "(a cluster whose update failed can be planned and tried again)", function()
@@ -81,21 +97,12 @@ describe("migration documents", function()
   end)
 
   it("regression: validate never raises on a plan edited with arbitrary JSON (seeded, 3000 edits)", function()
-    local base = mh.sealed({ mh.entry("a", "migrate"), mh.entry("b", "skip") })
-    local text = cjson.encode(base)
-    local r = rng(7)
     local valid = 0
-    for _ = 1, 3000 do
-      local plan = cjson.decode(text)
-      for _ = 1, r(3) do
-        local all = slots(plan)
-        local slot = all[r(#all)]
-        slot[1][slot[2]] = hostile(r, 0)
-      end
+    fuzz(mh.sealed({ mh.entry("a", "migrate"), mh.entry("b", "skip") }), 7, 3000, function(plan)
       local ok, res, err = pcall(document.validate, plan)
       assert(ok, "validate raised: " .. tostring(res))
       if res then valid = valid + 1 else assert.are.equal("InvalidPlan", err.code) end
-    end
+    end)
     assert.is_true(valid < 3000)
   end)
 
@@ -111,19 +118,11 @@ describe("migration documents", function()
       { type = "failed", key = ka, reason = "x", seq = 6 },
       { type = "stop", reason = "x", kind = "failure", seq = 7 },
     }
-    local text = cjson.encode(records)
-    local r = rng(11)
-    for _ = 1, 3000 do
-      local recs = cjson.decode(text)
-      for _ = 1, r(3) do
-        local all = slots(recs)
-        local slot = all[r(#all)]
-        slot[1][slot[2]] = hostile(r, 0)
-      end
+    fuzz(records, 11, 3000, function(recs)
       local ok, run, err = pcall(journal.replay, recs)
       assert(ok, "replay raised: " .. tostring(run))
       if not run then assert.are.equal("InvalidJournal", err.code) end
-    end
+    end)
   end)
 
   it("regression: a journal line that failed to be written leaves no gap in the sequence", function()

@@ -39,13 +39,19 @@ local function sorted_copy(list)
   return canonical.array(out)
 end
 
+--- A DescribeCluster `cluster`'s egress mode (nil when not reported).
+function M.mode_of(cluster)
+  local vpc = type(cluster.resourcesVpcConfig) == "table" and cluster.resourcesVpcConfig or {}
+  return vpc.controlPlaneEgressMode
+end
+
 --- The part of a cluster's state a plan depends on. A change in any of these
 -- between plan and apply makes the plan stale for that cluster.
 -- @tparam table cluster DescribeCluster's `cluster`
 -- @tparam table in_flight ids of updates InProgress (ListUpdates/DescribeUpdate)
 function M.state_of(cluster, in_flight)
   local vpc = type(cluster.resourcesVpcConfig) == "table" and cluster.resourcesVpcConfig or {}
-  local mode = vpc.controlPlaneEgressMode
+  local mode = M.mode_of(cluster)
   return {
     arn = cluster.arn,
     status = cluster.status,

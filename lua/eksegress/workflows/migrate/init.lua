@@ -56,10 +56,7 @@ local function client_cache(factory, base_access)
   end
 end
 
-local function mode_of(cluster)
-  local vpc = type(cluster.resourcesVpcConfig) == "table" and cluster.resourcesVpcConfig or {}
-  return vpc.controlPlaneEgressMode
-end
+local mode_of = document.mode_of
 
 local function id_list(v)
   local out = canonical.array()

@@ -107,10 +107,7 @@ local function describe(client, c)
   return out.cluster
 end
 
-local function mode_of(cluster)
-  local vpc = type(cluster.resourcesVpcConfig) == "table" and cluster.resourcesVpcConfig or {}
-  return vpc.controlPlaneEgressMode
-end
+local mode_of = document.mode_of
 
 local function ids_of(updates)
   local out = canonical.array()
