@@ -155,3 +155,44 @@ describe("journal replay", function()
     assert.are.equal('{"a":"x","b":[1,2]}', canonical.encode{ b = { 1, 2 }, a = "x" })
   end)
 end)
+
+describe("plan and apply-result tables", function()
+  local report = require "eksegress.report"
+  local function result(over)
+    local doc = { schema = "eksegress/apply-result/1", plan_id = "p-0123456789", journal = "fleet.plan.journal",
+      canary = "111122223333/us-east-1/a", clusters = {
+        { key = "111122223333/us-east-1/a", account = "111122223333", region = "us-east-1", name = "a",
+          state = "done", update_id = "u-1", canary = true },
+        { key = "111122223333/us-east-1/b", account = "111122223333", region = "us-east-1", name = "b",
+          state = "sent", update_id = "u-2" },
+        { key = "111122223333/us-east-1/c", account = "111122223333", region = "us-east-1", name = "c",
+          state = "refused", reason = "stale plan: mode AWS_MANAGED -> CUSTOMER_ROUTED" },
+      }, summary = { total = 3, open = 1, done = 1, sent = 1, refused = 1, failed = 0, skipped = 0 } }
+    for k, v in pairs(over or {}) do doc[k] = v end
+    return report.render("apply-result", "table", doc, { columns = 200, color = false })
+  end
+
+  it("marks the canary and names the command that continues an unfinished run", function()
+    local out = result{ stopped = "interrupted", stop_kind = "interrupted" }
+    assert.matches("u%-1%s+canary", out)
+    assert.matches("stale plan: mode AWS_MANAGED %-> CUSTOMER_ROUTED", out)
+    assert.matches("Stopped: interrupted", out)
+    assert.matches("Not finished: 1 cluster; continue with 'eksegress resume fleet.plan.journal'", out)
+  end)
+
+  it("says what --no-wait left to resume, and nothing when everything ended", function()
+    assert.matches("Sent without waiting: 'eksegress resume fleet.plan.journal' waits for 1 update",
+      result{ no_wait = true })
+    local done = result{ summary = { total = 3, open = 0, done = 2, refused = 1 } }
+    assert.is_nil(done:find("resume", 1, true))
+  end)
+
+  it("a plan table shows every cluster's action and the request or the reason", function()
+    local plan = mh.sealed({ mh.entry("a", "migrate"), mh.entry("b", "skip") })
+    local out = report.render("plan", "table", plan, { columns = 200, color = false })
+    assert.matches("eksegress plan " .. plan.plan_id, out, 1, true)
+    assert.matches("migrate%s+not run%s+POST /clusters/a/update%-config", out)
+    assert.matches("skip%s+not run%s+already CUSTOMER_ROUTED", out)
+    assert.matches("1 cluster to migrate to CUSTOMER_ROUTED %(permanent%), 1 skipped", out)
+  end)
+end)

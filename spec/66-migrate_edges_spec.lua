@@ -312,6 +312,22 @@ describe("migrate workflow at its edges", function()
     resume_to_done(journal, plan)
   end)
 
+  it("regression: a resume without pacing flags keeps the waves and parallelism the apply was given", function()
+    local plan = plan_of(healthy(6))
+    local interrupted = false
+    -- Ctrl-C as the first wave begins: only the canary is done.
+    local _, journal = apply(plan, { wave_size = 2, max_parallel = 1,
+      interrupted = function() return interrupted end,
+      on_event = function(ev) if ev.type == "wave" then interrupted = true end end })
+    local waves = {}
+    local res = assert(migrate.resume(factory, journal, { poll_seconds = 0.01,
+      on_event = function(ev) if ev.type == "wave" then waves[#waves + 1] = ev.size end end }))
+    for _, c in ipairs(res.clusters) do assert.are.equal("done", c.state) end
+    assert.are.same({ 2, 2, 1 }, waves)
+    local most = mh.max_updates_in_flight(mh.assert_exactly_once(sim, plan))
+    assert.are.equal(1, most)
+  end)
+
   it("--no-wait waits for the canary only; the others are sent and journaled, and resume "
     .. "verifies them", function()
     local plan = plan_of(healthy(4))

@@ -6,8 +6,8 @@ local args_util = require "eksegress.cli.args"
 local M = {}
 
 function M.configure_driving(c)
-  c:option("--wave-size", "Clusters per wave after the canary (default 10).")
-  c:option("--max-parallel", "Updates in flight at once (default 5).")
+  c:option("--wave-size", "Clusters per wave after the canary (default 10; resume: what apply was given).")
+  c:option("--max-parallel", "Updates in flight at once (default 5; resume: what apply was given).")
   c:option("--poll-interval", "Seconds between DescribeUpdate polls (default 30).")
   c:option("--in-flight-timeout", "Seconds to wait out an update already in progress (default 3600).")
 end

@@ -35,6 +35,16 @@ local function option(opts, name)
   return v
 end
 
+-- The pacing of a run: the flag given now, else what the apply that began
+-- the journal was given (a resume keeps the operator's waves), else the
+-- default.
+local function pacing(opts, run, name)
+  if opts[name] ~= nil then return opts[name] end
+  local v = math.tointeger(run.options[name])
+  if v and v >= 1 then return v end
+  return DEFAULTS[name]
+end
+
 --- The canary's key: the one the run was started with (a name or a key),
 -- else the first cluster of the plan the run migrates.
 function M.canary_key(run, wanted)
@@ -121,7 +131,7 @@ function M.drive(run, env, opts)
     if not ok and err and err ~= machine.STOPPED then errs[c.key] = err end
     return true
   end
-  local concurrency = option(opts, "max_parallel")
+  local concurrency = pacing(opts, run, "max_parallel")
   local function each(list)
     -- A raised error is a bug; keep it in the result instead of losing it.
     local _, raised = parallel(list, go, { concurrency = concurrency, runtime = env.runtime })
@@ -158,7 +168,7 @@ function M.drive(run, env, opts)
   each(in_flight)
 
   -- Waves of wave_size, at most max_parallel updates in flight.
-  local wave_size = option(opts, "wave_size")
+  local wave_size = pacing(opts, run, "wave_size")
   local i = 1
   while i <= #open and not ctx.stopping() do
     local wave = {}
