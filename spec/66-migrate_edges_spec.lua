@@ -328,6 +328,29 @@ describe("migrate workflow at its edges", function()
     assert.are.equal(1, most)
   end)
 
+  it("regression: credentials that answer as another account read and change nothing (plan and apply)", function()
+    local list = healthy(2)
+    local plan = plan_of(list)
+    assert.are.equal("111122223333", plan.clusters[1].account)
+    local other = mh.factory(sim, { AWS_ACCESS_KEY_ID = "AKIAEKSSIM0000000002",
+                                    AWS_SECRET_ACCESS_KEY = "ekssim/SecondAccount/Secret+EXAMPLEKEY02" })
+    local seq = mh.log(sim).last_seq
+    local res = assert(migrate.apply(other, plan, { confirm = plan.plan_id, journal = dir .. "/other.journal",
+      poll_seconds = 0.01 }))
+    for _, c in ipairs(res.clusters) do
+      assert.are.equal("planned", c.state)
+    end
+    local canary = res.clusters[1].key == res.canary and res.clusters[1] or res.clusters[2]
+    assert.are.equal("AccountMismatch", canary.error.code)
+    assert.matches("the caller's credentials answers as account 444455556666, not 111122223333", canary.error.message)
+    local replan = assert(migrate.plan(other, { targets = mh.targets(sim, function(c) return c.name == list[1] end) }))
+    assert.are.same({}, replan.clusters)
+    assert.are.equal("AccountMismatch", replan.errors[1].code)
+    for _, r in ipairs(mh.log(sim, seq).requests) do
+      assert.are.equal("GetCallerIdentity", r.operation, "nothing but the identity was asked")
+    end
+  end)
+
   it("--no-wait waits for the canary only; the others are sent and journaled, and resume "
     .. "verifies them", function()
     local plan = plan_of(healthy(4))

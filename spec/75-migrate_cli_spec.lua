@@ -231,3 +231,38 @@ describe("eksegress apply: exit codes of what goes wrong", function()
     end
   end)
 end)
+
+describe("eksegress apply --no-wait", function()
+  local sim, fleet, dir
+
+  setup(function()
+    sim, fleet = mh.start_fleet{ generate = "clusters=4,accounts=1,regions=1,seed=4,defects=0,routed=0,isolated=0,"
+      .. "nomode=0", args = "--time-scale 0.001" }
+    dir = mh.tmpdir()
+  end)
+  teardown(function() mh.stop(sim, dir) end)
+
+  it("waits for the canary only, sends and journals the rest (exit 0); resume verifies each", function()
+    local a = { "plan", "--region", fleet.accounts[1].clusters[1].region, "--out", dir .. "/p.json" }
+    for _, c in ipairs(fleet.accounts[1].clusters) do
+      a[#a + 1] = "--cluster"
+      a[#a + 1] = c.name
+    end
+    local r = mh.cli(sim, a)
+    assert.are.equal(0, r.status, r.stderr)
+    local plan = cjson.decode(mh.read(dir .. "/p.json"))
+    r = mh.cli(sim, { "apply", dir .. "/p.json", "--confirm", plan.plan_id, "--no-wait", "--poll-interval", "0.02",
+      "--output", "json" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.is_truthy(r.stderr:find("updates sent without waiting; run 'eksegress resume " .. dir .. "/p.journal'",
+      1, true))
+    local res = cjson.decode(r.stdout)
+    assert.are.equal(1, res.summary.done)
+    assert.are.equal(3, res.summary.sent)
+    mh.assert_exactly_once(sim, plan)
+    r = mh.cli(sim, { "resume", dir .. "/p.journal", "--poll-interval", "0.02", "--output", "json" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(4, cjson.decode(r.stdout).summary.done)
+    mh.assert_exactly_once(sim, plan)
+  end)
+end)

@@ -49,7 +49,7 @@ describe("eksegress apply under kill -9, Ctrl-C and faults", function()
   end
 
   local function accepted_updates(since)
-    local log = sim:admin("GET", "/_sim/log?since=" .. since)
+    local log = mh.log(sim, since)
     local n = 0
     for _, r in ipairs(log.requests) do
       if r.operation == "UpdateClusterConfig" and r.status == 200 then n = n + 1 end
@@ -80,12 +80,8 @@ describe("eksegress apply under kill -9, Ctrl-C and faults", function()
 
   it(("survives kill -9 at %d seeded random moments, each followed by resume: every cluster "
     .. "updated exactly once, the journal readable after every kill"):format(KILLS), function()
-    local seed = 20260401
-    local function random(n)
-      seed = (seed * 1103515245 + 12345) % 2147483648
-      return seed % n + 1
-    end
-    local kills, rounds = 0, 0
+    local random = mh.rng(20260401)
+    local kills, rounds, kinds = 0, 0, { lines = 0, updates = 0 }
     while kills < KILLS do
       rounds = rounds + 1
       assert(rounds <= 12, "too many rounds for " .. KILLS .. " kills")
@@ -121,6 +117,7 @@ describe("eksegress apply under kill -9, Ctrl-C and faults", function()
         h:stop()
         if killed and rc == 137 then
           kills = kills + 1
+          kinds[by_lines and "lines" or "updates"] = kinds[by_lines and "lines" or "updates"] + 1
           -- The journal is readable after every kill, and nothing reached
           -- EKS that it does not know of.
           mh.journal(journal)
@@ -144,6 +141,10 @@ describe("eksegress apply under kill -9, Ctrl-C and faults", function()
       assert.are.equal(seq, mh.log(sim).last_seq)
     end
     assert.are.equal(KILLS, kills)
+    -- Both kinds of moment were hit: after journal lines, and right after
+    -- EKS accepted an update (before its answer was journaled).
+    assert.is_true(kinds.lines > 0 and kinds.updates > 0, ("kills after lines %d, after updates %d")
+      :format(kinds.lines, kinds.updates))
   end)
 
   it("Ctrl-C stops new updates, journals the stop and exits 130 without waiting; resume finishes", function()

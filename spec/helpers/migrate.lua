@@ -41,12 +41,9 @@ function M.lines(s)
   return out
 end
 
+--- A file's bytes, or nil when it cannot be read.
 function M.read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
+  return (core.read_file(path, 1 << 30))
 end
 
 --- A fresh temporary directory (removed by M.rmdir).
@@ -204,9 +201,21 @@ urllib.request.urlopen(req).read()
   assert(r.status == 0, "admin " .. path .. ": " .. r.stderr)
 end
 
---- /_sim/log, with the mutating calls per cluster key.
-function M.log(sim)
+--- /_sim/log, with the mutating calls per cluster key (requests after
+-- sequence number `since` only, when given).
+function M.log(sim, since)
+  if since then return sim:admin("GET", "/_sim/log?since=" .. math.tointeger(since)) end
   return sim:admin("GET", "/_sim/log")
+end
+
+--- A seeded generator: rng(seed)(n) is 1..n. Uses the high bits of a
+-- linear congruential sequence (its low bits alternate).
+function M.rng(seed)
+  local x = seed
+  return function(n)
+    x = (x * 1103515245 + 12345) % 2147483648
+    return (x >> 16) % n + 1
+  end
 end
 
 local function token_of(plan, key)

@@ -9,15 +9,9 @@ local document = require "eksegress.workflows.migrate.document"
 local journal = require "eksegress.workflows.migrate.journal"
 local mh = require "helpers.migrate"
 
--- A seeded generator of hostile JSON values.
-local function rng(seed)
-  local x = seed
-  return function(n)
-    x = (x * 1103515245 + 12345) % 2147483648
-    return x % n + 1
-  end
-end
+local rng = mh.rng
 
+-- A seeded generator of hostile JSON values.
 local function hostile(r, depth)
   local k = r(depth > 3 and 7 or 10)
   if k == 1 then return cjson.null

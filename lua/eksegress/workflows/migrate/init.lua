@@ -30,29 +30,49 @@ local function err_table(e)
   return { code = "Error", message = tostring(e) }
 end
 
--- Clients per access ({profile}, {role_arn}), created once and shared.
+local function access_text(access)
+  if access.role_arn then return "role " .. access.role_arn end
+  if access.profile then return "profile " .. access.profile end
+  return "the caller's credentials"
+end
+
+-- Clients per access ({profile}, {role_arn}), created once and shared. A
+-- client must answer as the entry's account (STS GetCallerIdentity, once
+-- per client): credentials of another account would otherwise read, and
+-- change, a cluster of the same name there.
 local function client_cache(factory, base_access)
   local cache, base = {}, nil
   return function(entry)
     local access = entry.access or base_access or {}
     local id = access.role_arn and ("role:" .. access.role_arn) or ("profile:" .. tostring(access.profile))
-    local c = cache[id]
-    if c then return c end
-    local err
-    if access.role_arn then
-      if not base then
-        base, err = factory{ profile = access.via_profile }
-        if not base then return nil, err end
+    local slot = cache[id]
+    if not slot then
+      local c, err
+      if access.role_arn then
+        if not base then
+          base, err = factory{ profile = access.via_profile }
+          if not base then return nil, err end
+        end
+        c, err = factory{ account = entry.account, credentials = role.new{
+          source = base.credentials, role_arn = access.role_arn,
+          session_name = access.session_name or "eksegress-migrate" } }
+      else
+        c, err = factory{ profile = access.profile }
       end
-      c, err = factory{ account = entry.account, credentials = role.new{
-        source = base.credentials, role_arn = access.role_arn,
-        session_name = access.session_name or "eksegress-migrate" } }
-    else
-      c, err = factory{ profile = access.profile }
+      if not c then return nil, err end
+      slot = { client = c }
+      cache[id] = slot
     end
-    if not c then return nil, err end
-    cache[id] = c
-    return c
+    if entry.account and not slot.account then
+      local who, werr = slot.client:whoami()
+      if not who then return nil, werr end
+      slot.account = who.Account
+    end
+    if entry.account and slot.account ~= entry.account then
+      return nil, errors.new("AccountMismatch", ("%s answers as account %s, not %s: run with the credentials "
+        .. "the plan was made with"):format(access_text(access), tostring(slot.account), entry.account))
+    end
+    return slot.client
   end
 end
 

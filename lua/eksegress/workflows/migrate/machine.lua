@@ -422,11 +422,11 @@ end
 --   nil, err when it stopped short (c.state says where; a resume continues
 --   from there). err is M.STOPPED after Ctrl-C or a stop of the run.
 function M.run(ctx, c)
-  local client, cerr = ctx.client(c.entry)
-  if not client then return nil, cerr end
   local err
   for attempt = 1, ctx.opts.attempts do
-    local ok, e, how = advance(ctx, c, client)
+    local ok, e, how
+    local client, cerr = ctx.client(c.entry)
+    if client then ok, e, how = advance(ctx, c, client) else e = cerr end
     if ok then return true end
     err = e
     if e == STOPPED or ctx.interrupted() or ctx.stop_kind() == "journal" then break end
