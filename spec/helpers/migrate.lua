@@ -43,7 +43,7 @@ end
 
 --- A file's bytes, or nil when it cannot be read.
 function M.read(path)
-  return (core.read_file(path, 1 << 30))
+  return (core.read_file(path, 1 << 28))
 end
 
 --- A fresh temporary directory (removed by M.rmdir).
@@ -132,7 +132,7 @@ end
 
 --- Stop the simulator and remove a directory of the spec (teardown).
 function M.stop(sim, dir)
-  sim:stop()
+  if sim then sim:stop() end
   M.rmdir(dir)
 end
 
