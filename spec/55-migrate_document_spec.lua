@@ -4,33 +4,9 @@ local journal = require "eksegress.workflows.migrate.journal"
 local canonical = require "eksegress.canonical"
 local cjson = require "cjson"
 
-local function cluster_obj(over)
-  local c = {
-    name = "prod-api", arn = "arn:aws:eks:us-east-1:111122223333:cluster/prod-api",
-    status = "ACTIVE", version = "1.32",
-    resourcesVpcConfig = { controlPlaneEgressMode = "AWS_MANAGED", vpcId = "vpc-1",
-      subnetIds = { "subnet-b", "subnet-a" }, securityGroupIds = { "sg-2" },
-      clusterSecurityGroupId = "sg-1" },
-  }
-  for k, v in pairs(over or {}) do c[k] = v end
-  return c
-end
+local mh = require "helpers.migrate"
 
-local function entry(name, action, over)
-  local st = document.state_of(cluster_obj{ name = name }, {})
-  local e = { account = "111122223333", region = "us-east-1", name = name, state = st,
-              fingerprint = document.fingerprint(st), action = action,
-              preflight = { blocking = 0, warnings = 0 } }
-  e.key = document.key(e)
-  if action == "migrate" then
-    e.request = { method = "POST", path = "/clusters/" .. name .. "/update-config",
-                  body = { resourcesVpcConfig = { controlPlaneEgressMode = "CUSTOMER_ROUTED" } } }
-  else
-    e.reason = "already CUSTOMER_ROUTED"
-  end
-  for k, v in pairs(over or {}) do e[k] = v end
-  return e
-end
+local cluster_obj, entry = mh.cluster_object, mh.entry
 
 local function plan_of(entries)
   return document.seal{ schema = document.SCHEMA, target_mode = "CUSTOMER_ROUTED", clusters = entries }
@@ -100,8 +76,13 @@ describe("plan document", function()
     { "blocking findings", function(p) p.clusters[1].preflight.blocking = 2 end, "blocking preflight" },
     { "a duplicated cluster", function(p) p.clusters[2] = p.clusters[1] end, "appears twice" },
     { "another schema", function(p) p.schema = "eksegress/plan/2" end, "this eksegress reads" },
-    { "a cluster not AWS_MANAGED", function(p) p.clusters[1].state.mode = "CUSTOMER_ISOLATED" end,
-      "only an AWS_MANAGED cluster" },
+    { "a cluster not AWS_MANAGED", function(p)
+      p.clusters[1].state.mode = "CUSTOMER_ISOLATED"
+      p.clusters[1].fingerprint = document.fingerprint(p.clusters[1].state)
+    end, "only an AWS_MANAGED cluster" },
+    { "a fingerprint that is not its planned state's", function(p)
+      p.clusters[1].state.version = "1.20"
+    end, "fingerprint does not match its planned state" },
   }
   for _, case in ipairs(tampering) do
     it("regression: refuses a plan with " .. case[1], function()
@@ -172,5 +153,46 @@ describe("journal replay", function()
   it("journal lines are canonical JSON (stable bytes)", function()
     assert.are.equal('{"b":[1,2],"a":null}' ~= canonical.encode{ b = { 1, 2 } }, true)
     assert.are.equal('{"a":"x","b":[1,2]}', canonical.encode{ b = { 1, 2 }, a = "x" })
+  end)
+end)
+
+describe("plan and apply-result tables", function()
+  local report = require "eksegress.report"
+  local function result(over)
+    local doc = { schema = "eksegress/apply-result/1", plan_id = "p-0123456789", journal = "fleet.plan.journal",
+      canary = "111122223333/us-east-1/a", clusters = {
+        { key = "111122223333/us-east-1/a", account = "111122223333", region = "us-east-1", name = "a",
+          state = "done", update_id = "u-1", canary = true },
+        { key = "111122223333/us-east-1/b", account = "111122223333", region = "us-east-1", name = "b",
+          state = "sent", update_id = "u-2" },
+        { key = "111122223333/us-east-1/c", account = "111122223333", region = "us-east-1", name = "c",
+          state = "refused", reason = "stale plan: mode AWS_MANAGED -> CUSTOMER_ROUTED" },
+      }, summary = { total = 3, open = 1, done = 1, sent = 1, refused = 1, failed = 0, skipped = 0 } }
+    for k, v in pairs(over or {}) do doc[k] = v end
+    return report.render("apply-result", "table", doc, { columns = 200, color = false })
+  end
+
+  it("marks the canary and names the command that continues an unfinished run", function()
+    local out = result{ stopped = "interrupted", stop_kind = "interrupted" }
+    assert.matches("u%-1%s+canary", out)
+    assert.matches("stale plan: mode AWS_MANAGED %-> CUSTOMER_ROUTED", out)
+    assert.matches("Stopped: interrupted", out)
+    assert.matches("Not finished: 1 cluster; continue with 'eksegress resume fleet.plan.journal'", out)
+  end)
+
+  it("says what --no-wait left to resume, and nothing when everything ended", function()
+    assert.matches("Sent without waiting: 'eksegress resume fleet.plan.journal' waits for 1 update",
+      result{ no_wait = true })
+    local done = result{ summary = { total = 3, open = 0, done = 2, refused = 1 } }
+    assert.is_nil(done:find("resume", 1, true))
+  end)
+
+  it("a plan table shows every cluster's action and the request or the reason", function()
+    local plan = mh.sealed({ mh.entry("a", "migrate"), mh.entry("b", "skip") })
+    local out = report.render("plan", "table", plan, { columns = 200, color = false })
+    assert.matches("eksegress plan " .. plan.plan_id, out, 1, true)
+    assert.matches("migrate%s+not run%s+POST /clusters/a/update%-config", out)
+    assert.matches("skip%s+not run%s+already CUSTOMER_ROUTED", out)
+    assert.matches("1 cluster to migrate to CUSTOMER_ROUTED %(permanent%), 1 skipped", out)
   end)
 end)

@@ -268,6 +268,7 @@ local function apply_result(doc, paint, width)
     if text.is_null(why) and type(c.error) == "table" then
       why = doc_util.str(c.error.code) .. ": " .. doc_util.str(c.error.message)
     end
+    if c.canary == true then why = text.is_null(why) and "canary" or ("canary; " .. doc_util.str(why)) end
     rows[#rows + 1] = { cell(doc_util.where(c.account, c.region, c.name)), cell(st, RESULT_STYLE[st] or "yellow"),
       cell(c.update_id), cell(why) }
   end
@@ -279,6 +280,19 @@ local function apply_result(doc, paint, width)
   out[#out + 1] = paint("Summary: " .. table.concat(parts, ", "), "bold")
   if not text.is_null(doc.stopped) then
     out[#out + 1] = paint("Stopped: " .. text.safe(doc_util.str(doc.stopped), true), "red")
+  end
+  -- What is left, and the command that continues it.
+  local summary = type(doc.summary) == "table" and doc.summary or {}
+  local open = math.tointeger(tonumber(summary.open)) or 0
+  if open > 0 then
+    local journal = text.safe(doc_util.str(doc.journal), true)
+    if doc.no_wait == true and open == math.tointeger(tonumber(summary.sent)) then
+      out[#out + 1] = ("Sent without waiting: 'eksegress resume %s' waits for %s and verifies each"):format(journal,
+        plural(open, "update"))
+    else
+      out[#out + 1] = paint(("Not finished: %s; continue with 'eksegress resume %s'"):format(
+        plural(open, "cluster"), journal), "yellow")
+    end
   end
   return out
 end

@@ -15,6 +15,7 @@ local M = {
   examples = {
     "eksegress apply prod-api.plan.json --confirm prod-api",
     "eksegress apply fleet.plan.json --confirm p-1a2b3c4d5e --canary dev-a --wave-size 10 --max-parallel 5",
+    "eksegress apply fleet.plan.json --confirm p-1a2b3c4d5e --no-wait   # then: eksegress resume fleet.plan.journal",
   },
   outputs = { "table", "json" },
 }
@@ -24,6 +25,8 @@ function M.configure(c)
   c:option("--confirm", "The cluster name (one-cluster plan) or the plan id: the switch is permanent.")
   c:option("--journal", "The journal file (default: PLAN.journal beside the plan).")
   c:option("--canary", "The cluster to migrate first, alone (default: the plan's first).")
+  c:flag("--no-wait", "Wait for the canary only: send the other updates (journaled) and exit; "
+    .. "'eksegress resume JOURNAL' then waits for them and verifies each.")
   common.configure_driving(c)
 end
 
@@ -36,19 +39,10 @@ function M.run(ctx, a)
   local opts = common.driving(a)
   opts.confirm = a.confirm
   opts.canary = a.canary
+  opts.no_wait = a.no_wait
   opts.journal = a.journal or (a.plan:gsub("%.json$", "") .. ".journal")
-  opts.preflight = ctx:preflight_fn()
-  opts.on_event = common.on_event(ctx, "apply")
-  opts.interrupted = function() return ctx:interrupted() end
-  local res, rerr = migrate.apply(ctx:factory(), plan, opts)
-  if not res then
-    if rerr.usage or rerr.code == "InvalidPlan" then return args_util.usage(rerr.message) end
-    return ctx:fail("apply", rerr, opts.journal)
-  end
-  common.report_problems(ctx, "apply", res)
-  local ok, werr = ctx:emit("apply-result", res)
-  if not ok then ctx:fail("apply", werr) end
-  return common.exit_code(res)
+  local res, rerr = migrate.apply(ctx:factory(), plan, common.workflow_options(ctx, "apply", opts))
+  return common.finish(ctx, "apply", res, rerr)
 end
 
 return M

@@ -41,6 +41,7 @@ local function targets_from_report(path)
     if type(a) == "table" and a.id then access[a.id] = a.access end
   end
   local targets = {}
+  targets.unread = type(doc.errors) == "table" and #doc.errors or 0
   for _, c in ipairs(doc.clusters) do
     if type(c) ~= "table" or type(c.name) ~= "string" or type(c.region) ~= "string" or type(c.account) ~= "string" then
       return nil, path .. ": a cluster entry lacks account, region or name"
@@ -75,6 +76,11 @@ function M.run(ctx, a)
   elseif a.from_report then
     local t, terr = targets_from_report(a.from_report)
     if not t then return args_util.usage(terr) end
+    if t.unread > 0 then
+      ctx.out:line(("eksegress: plan: note: %s lists %d target(s) the audit could not read; "
+        .. "clusters there are not in this plan"):format(a.from_report, t.unread))
+    end
+    t.unread = nil
     opts.targets = t
   else
     local regions, rerr = args_util.regions(a.regions)
@@ -91,6 +97,10 @@ function M.run(ctx, a)
       end
     end
     opts.targets = t
+  end
+  if not opts.preflight then
+    ctx.out:line("eksegress: plan: note: the network preflight is not available in this build; "
+      .. "clusters are planned without it (PREFLIGHT: not run)")
   end
   if opts.targets and #opts.targets == 0 then
     ctx.out:line("eksegress: plan: no cluster to plan (every cluster is already CUSTOMER_ROUTED)")

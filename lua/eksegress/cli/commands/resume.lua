@@ -1,6 +1,5 @@
 --- eksegress resume: finish an apply after a crash or an interruption.
 local migrate = require "eksegress.workflows.migrate"
-local args_util = require "eksegress.cli.args"
 local common = require "eksegress.cli.migrate_common"
 
 local M = {
@@ -21,21 +20,12 @@ end
 
 function M.run(ctx, a)
   local opts = common.driving(a)
-  opts.preflight = ctx:preflight_fn()
-  opts.on_event = common.on_event(ctx, "resume")
-  opts.interrupted = function() return ctx:interrupted() end
-  local res, err = migrate.resume(ctx:factory(), a.journal, opts)
-  if not res then
-    if err.code == "InvalidJournal" or err.code == "FileNotFound" then return args_util.usage(err.message) end
-    return ctx:fail("resume", err, a.journal)
+  local res, err = migrate.resume(ctx:factory(), a.journal, common.workflow_options(ctx, "resume", opts))
+  if res and res.nothing_to_do then
+    ctx.out:line(("eksegress: resume: %s: nothing to do (%s); nothing was sent"):format(a.journal,
+      res.stopped and ("stopped: " .. res.stopped) or "every cluster has ended"))
   end
-  if res.nothing_to_do then
-    ctx.out:line(("eksegress: resume: %s is finished; nothing to do"):format(a.journal))
-  end
-  common.report_problems(ctx, "resume", res)
-  local ok, werr = ctx:emit("apply-result", res)
-  if not ok then ctx:fail("resume", werr) end
-  return common.exit_code(res)
+  return common.finish(ctx, "resume", res, err)
 end
 
 return M

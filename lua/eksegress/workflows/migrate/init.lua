@@ -16,6 +16,7 @@ local document = require "eksegress.workflows.migrate.document"
 local journal_mod = require "eksegress.workflows.migrate.journal"
 local run_mod = require "eksegress.workflows.migrate.run"
 local role = require "eksegress.credentials.role"
+local canonical = require "eksegress.canonical"
 
 local M = {}
 
@@ -29,35 +30,69 @@ local function err_table(e)
   return { code = "Error", message = tostring(e) }
 end
 
--- Clients per access ({profile}, {role_arn}), created once and shared.
+local function access_text(access)
+  if access.role_arn then return "role " .. access.role_arn end
+  if access.profile then return "profile " .. access.profile end
+  return "the caller's credentials"
+end
+
+-- Clients per access ({profile}, {role_arn}), created once and shared. A
+-- client must answer as the entry's account (STS GetCallerIdentity, once
+-- per client): credentials of another account would otherwise read, and
+-- change, a cluster of the same name there.
 local function client_cache(factory, base_access)
   local cache, base = {}, nil
   return function(entry)
     local access = entry.access or base_access or {}
     local id = access.role_arn and ("role:" .. access.role_arn) or ("profile:" .. tostring(access.profile))
-    local c = cache[id]
-    if c then return c end
-    local err
-    if access.role_arn then
-      if not base then
-        base, err = factory{ profile = access.via_profile }
-        if not base then return nil, err end
+    local slot = cache[id]
+    if not slot then
+      local c, err
+      if access.role_arn then
+        if not base then
+          base, err = factory{ profile = access.via_profile }
+          if not base then return nil, err end
+        end
+        c, err = factory{ account = entry.account, credentials = role.new{
+          source = base.credentials, role_arn = access.role_arn,
+          session_name = access.session_name or "eksegress-migrate" } }
+      else
+        c, err = factory{ profile = access.profile }
       end
-      c, err = factory{ account = entry.account, credentials = role.new{
-        source = base.credentials, role_arn = access.role_arn,
-        session_name = access.session_name or "eksegress-migrate" } }
-    else
-      c, err = factory{ profile = access.profile }
+      if not c then return nil, err end
+      slot = { client = c }
+      cache[id] = slot
     end
-    if not c then return nil, err end
-    cache[id] = c
-    return c
+    if entry.account and not slot.account then
+      local who, werr = slot.client:whoami()
+      if not who then return nil, werr end
+      slot.account = who.Account
+    end
+    if entry.account and slot.account ~= entry.account then
+      return nil, errors.new("AccountMismatch", ("%s answers as account %s, not %s: run with the credentials "
+        .. "the plan was made with"):format(access_text(access), tostring(slot.account), entry.account))
+    end
+    return slot.client
   end
 end
 
-local function mode_of(cluster)
-  local vpc = type(cluster.resourcesVpcConfig) == "table" and cluster.resourcesVpcConfig or {}
-  return vpc.controlPlaneEgressMode
+local mode_of = document.mode_of
+
+local function id_list(v)
+  local out = canonical.array()
+  for _, x in ipairs(type(v) == "table" and v or {}) do out[#out + 1] = tostring(x) end
+  return out
+end
+
+-- The preflight's verdict as the plan keeps it: counts and the ids of the
+-- failing checks (the full results are the preflight report's job).
+local function preflight_summary(fn, client, entry, cluster)
+  local ok, pf, perr = pcall(fn, client, entry, cluster)
+  if not ok then return nil, errors.new("PreflightError", "the preflight failed: " .. tostring(pf)) end
+  if type(pf) ~= "table" then return nil, perr or errors.new("PreflightError", "the preflight returned nothing") end
+  return { evaluated = true, blocking = math.tointeger(tonumber(pf.blocking) or 0) or 0,
+           warnings = math.tointeger(tonumber(pf.warnings) or 0) or 0,
+           blocking_ids = id_list(pf.blocking_ids), warning_ids = id_list(pf.warning_ids) }
 end
 
 -- Read one cluster and decide its action.
@@ -95,26 +130,24 @@ local function plan_cluster(client_for, opts, t)
   elseif cluster.status ~= "ACTIVE" and not (cluster.status == "UPDATING" and #in_flight > 0) then
     reason = "cluster is " .. tostring(cluster.status)
   end
-  if opts.preflight then
-    local pf, perr = opts.preflight(client, entry, cluster)
+  entry.preflight = { blocking = 0, warnings = 0, evaluated = false }
+  if opts.preflight and not reason then
+    local pf, perr = preflight_summary(opts.preflight, client, entry, cluster)
     if not pf then return nil, perr end
     entry.preflight = pf
-    if not reason and (pf.blocking or 0) > 0 then
-      reason = "blocking preflight findings: " .. table.concat(pf.blocking_ids or {}, ", ")
-    end
-  else
-    entry.preflight = { blocking = 0, warnings = 0, evaluated = false }
+    if pf.blocking > 0 then reason = "blocking preflight findings: " .. table.concat(pf.blocking_ids, ", ") end
   end
   if reason then
     entry.action, entry.reason = "skip", reason
   else
     entry.action = "migrate"
+    -- Proves the request can be built (region, endpoint) before it is planned.
     local prepared, perr = client:prepare("eks", "UpdateClusterConfig", {
       name = t.name, resourcesVpcConfig = { controlPlaneEgressMode = document.TARGET_MODE },
       clientRequestToken = "00000000-0000-4000-8000-000000000000",
     }, { region = t.region, acknowledge = t.name })
     if not prepared then return nil, perr end
-    entry.request = { method = prepared.method, path = prepared.path,
+    entry.request = { method = prepared.method, path = document.request_path(t.name),
                       body = { resourcesVpcConfig = { controlPlaneEgressMode = document.TARGET_MODE } } }
   end
   return entry
@@ -158,8 +191,9 @@ function M.plan(factory, opts)
   end, { concurrency = opts.concurrency or 16, runtime = opts.runtime })
   local plan = { schema = document.SCHEMA, target_mode = document.TARGET_MODE,
                  created_at = os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(opts.now or os.time())),
+                 nonce = opts.nonce or document.nonce(),
                  tool = { name = "eksegress", version = opts.version },
-                 clusters = {}, errors = {} }
+                 clusters = canonical.array(), errors = canonical.array() }
   for i, t in ipairs(targets) do
     if entries[i] then
       plan.clusters[#plan.clusters + 1] = entries[i]
@@ -173,31 +207,40 @@ function M.plan(factory, opts)
   return document.seal(plan)
 end
 
-local function result_of(run, res, journal_path)
+-- The result document (eksegress/apply-result/1) of a run.
+local function result_of(run, res, journal_path, extra)
+  extra = extra or {}
+  res = res or {}
   local out = { schema = RESULT_SCHEMA, plan_id = run.plan.plan_id, journal = journal_path,
-                stopped = res and res.stopped or run.stopped, stop_kind = res and res.stop_kind,
-                clusters = {} }
+                stopped = res.stopped or run.stopped, stop_kind = res.stop_kind or run.stop_kind,
+                canary = res.canary or run_mod.canary_key(run, run.options.canary),
+                no_wait = extra.no_wait == true, nothing_to_do = extra.nothing_to_do == true,
+                clusters = canonical.array() }
   for _, key in ipairs(run.order) do
     local c = run.clusters[key]
-    local e = res and res.errors and res.errors[key]
+    local e = res.errors and res.errors[key]
     out.clusters[#out.clusters + 1] = {
       key = key, account = c.entry.account, region = c.entry.region, name = c.entry.name,
-      state = c.state, update_id = c.update_id, reason = c.reason, errors = c.errors,
-      guard = c.guard or nil, error = e and err_table(e) or nil,
+      state = c.state, update_id = c.update_id, reason = c.reason,
+      errors = type(c.errors) == "table" and canonical.array(c.errors) or nil,
+      guard = c.guard or nil, canary = key == out.canary or nil, error = e and err_table(e) or nil,
     }
   end
+  local skipped = 0
   for _, c in ipairs(run.plan.clusters) do
     if c.action == "skip" then
+      skipped = skipped + 1
       out.clusters[#out.clusters + 1] = { key = c.key, account = c.account, region = c.region,
         name = c.name, state = "skipped", reason = c.reason }
     end
   end
   table.sort(out.clusters, function(a, b) return a.key < b.key end)
   out.summary = journal_mod.summary(run)
+  out.summary.skipped = skipped
   return out
 end
 
-local function env_for(factory, run, writer, opts)
+local function env_for(factory, writer, opts)
   local rt = opts.runtime
   local core = require "eksegress.core"
   local client_for = client_cache(factory, nil)
@@ -219,42 +262,57 @@ local function env_for(factory, run, writer, opts)
   }
 end
 
+-- A journal that cannot be opened or locked: nothing was sent.
+local function unusable(err, path)
+  local e = errors.new(err.code or "IoError", tostring(err.message or err))
+  e.journal, e.path = true, path
+  return e
+end
+
 --- Apply a plan.
 -- @tparam function factory function(target) -> client | nil, err, as for plan
 -- @tparam table plan a plan (as read from its file)
 -- @tparam table opts confirm (required: the cluster name of a one-cluster
---   plan, the plan id otherwise), journal (path), canary, wave_size,
---   max_parallel, poll_seconds, in_flight_timeout, verify_attempts,
---   preflight, on_event, interrupted (function), runtime
+--   plan, the plan id otherwise), journal (path), canary (name or key),
+--   wave_size, max_parallel, no_wait, poll_seconds, in_flight_timeout,
+--   verify_attempts, attempts, preflight, on_event, interrupted (function),
+--   runtime, clock
 -- @treturn table the result (schema eksegress/apply-result/1), or nil, err
---   (InvalidPlan, ConfirmationMismatch, JournalExists, JournalLocked,
---   IoError: nothing was sent)
+--   (InvalidPlan, ConfirmationMismatch, UnknownCanary, JournalExists: err.usage;
+--   JournalLocked, IoError, NotARegularFile: err.journal. Nothing was sent.)
 function M.apply(factory, plan, opts)
   if type(factory) ~= "function" then errors.misuse("migrate.apply: factory must be a function", 2) end
   opts = opts or {}
+  if type(opts.journal) ~= "string" or opts.journal == "" then
+    errors.misuse("migrate.apply: journal (a path) is required", 2)
+  end
   local ok, perr = document.validate(plan)
-  if not ok then return nil, errors.new(perr.code, perr.message) end
+  if not ok then return nil, errors.new(perr.code, perr.message, { usage = true }) end
+  document.normalize(plan)
   local want = document.confirmation(plan)
   if opts.confirm ~= want then
     return nil, errors.new("ConfirmationMismatch", ("--confirm must be %q (%s), not %q"):format(want,
       #document.migrations(plan) == 1 and "the cluster's name" or "the plan id", tostring(opts.confirm)),
       { usage = true })
   end
+  local canary
   if opts.canary then
-    local found = false
     for _, c in ipairs(document.migrations(plan)) do
-      if c.name == opts.canary or c.key == opts.canary then found = true end
+      if c.name == opts.canary or c.key == opts.canary then
+        if canary then
+          return nil, errors.new("AmbiguousCanary", ("the canary %q names more than one cluster of the plan: "
+            .. "give its account/region/name"):format(opts.canary), { usage = true })
+        end
+        canary = c.key
+      end
     end
-    if not found then
+    if not canary then
       return nil, errors.new("UnknownCanary", ("the canary %q is not a cluster this plan migrates"):format(opts.canary),
         { usage = true })
     end
   end
-  if type(opts.journal) ~= "string" or opts.journal == "" then
-    errors.misuse("migrate.apply: journal (a path) is required", 2)
-  end
   local writer, jerr = journal_mod.open(opts.journal)
-  if not writer then return nil, jerr end
+  if not writer then return nil, unusable(jerr, opts.journal) end
   local existing = journal_mod.read(opts.journal)
   if existing and #existing.records > 0 then
     writer:close()
@@ -263,59 +321,69 @@ function M.apply(factory, plan, opts)
         opts.journal, #existing.records, opts.journal), { usage = true })
   end
   local begin = { type = "begin", schema = journal_mod.SCHEMA, plan_id = plan.plan_id, plan = plan,
-                  options = { canary = opts.canary, wave_size = opts.wave_size,
-                              max_parallel = opts.max_parallel } }
+                  options = { canary = canary, wave_size = opts.wave_size, max_parallel = opts.max_parallel,
+                              no_wait = opts.no_wait or nil } }
   local aok, aerr = writer:append(begin)
   if not aok then
     writer:close()
-    return nil, aerr
+    return nil, unusable(aerr, opts.journal)
   end
   local run = assert(journal_mod.replay({ begin }))
-  local res = run_mod.drive(run, env_for(factory, run, writer, opts), opts)
+  local res = run_mod.drive(run, env_for(factory, writer, opts), opts)
   writer:append({ type = "end", summary = journal_mod.summary(run) })
   writer:close()
-  return result_of(run, res, opts.journal)
+  return result_of(run, res, opts.journal, { no_wait = opts.no_wait })
+end
+
+local function replayed(path)
+  local data, rerr = journal_mod.read(path)
+  if not data then
+    if rerr.code == "NotFound" then
+      return nil, errors.new("JournalNotFound", path .. ": no such journal", { usage = true })
+    end
+    return nil, errors.new(rerr.code or "IoError", tostring(rerr.message), { journal = true, path = path })
+  end
+  local run, jerr = journal_mod.replay(data.records)
+  if not run then return nil, errors.new(jerr.code, path .. ": " .. jerr.message, { usage = true }) end
+  local ok, perr = document.validate(run.plan)
+  if not ok then
+    return nil, errors.new("InvalidJournal", path .. ": the embedded plan: " .. perr.message, { usage = true })
+  end
+  return run, data
 end
 
 --- Resume a journal after a crash (kill -9 included) or an interruption.
--- @treturn table the result; `nothing_to_do = true` when the journal was
---   already finished (nothing is sent or written then), or nil, err
+-- @treturn table the result; `nothing_to_do = true` when nothing could
+--   happen (every cluster ended, or a failure stopped the run and nothing is
+--   in flight): nothing is sent or written then. Or nil, err (InvalidJournal,
+--   JournalNotFound: err.usage; JournalLocked, IoError: err.journal).
 function M.resume(factory, path, opts)
   if type(factory) ~= "function" then errors.misuse("migrate.resume: factory must be a function", 2) end
   opts = opts or {}
-  local data, rerr = journal_mod.read(path)
-  if not data then return nil, rerr end
-  local run, jerr = journal_mod.replay(data.records)
-  if not run then return nil, errors.new(jerr.code, path .. ": " .. jerr.message) end
-  local ok, perr = document.validate(run.plan)
-  if not ok then return nil, errors.new("InvalidJournal", path .. ": the embedded plan: " .. perr.message) end
-  if journal_mod.summary(run).open == 0 then
-    local out = result_of(run, nil, path)
-    out.nothing_to_do = true
-    return out
-  end
+  local run, data = replayed(path)
+  if not run then return nil, data end
+  if not run_mod.pending(run) then return result_of(run, nil, path, { nothing_to_do = true }) end
   -- Opening cuts a torn last line (a crash mid-write); say so in the record.
   local torn_bytes = data.torn and data.torn_bytes or nil
   local writer, werr = journal_mod.open(path, { seq = run.last_seq })
-  if not writer then return nil, werr end
+  if not writer then return nil, unusable(werr, path) end
   -- Read again under the lock: another process may have appended meanwhile.
-  data, rerr = journal_mod.read(path)
-  if not data then
-    writer:close()
-    return nil, rerr
-  end
-  run, jerr = journal_mod.replay(data.records)
+  run, data = replayed(path)
   if not run then
     writer:close()
-    return nil, errors.new(jerr.code, path .. ": " .. jerr.message)
+    return nil, data
   end
   writer.seq = run.last_seq
+  if not run_mod.pending(run) then
+    writer:close()
+    return result_of(run, nil, path, { nothing_to_do = true })
+  end
   local rok, aerr = writer:append({ type = "resume", torn_bytes = torn_bytes })
   if not rok then
     writer:close()
-    return nil, aerr
+    return nil, unusable(aerr, path)
   end
-  local res = run_mod.drive(run, env_for(factory, run, writer, opts), opts)
+  local res = run_mod.drive(run, env_for(factory, writer, opts), opts)
   writer:append({ type = "end", summary = journal_mod.summary(run) })
   writer:close()
   return result_of(run, res, path)
