@@ -116,10 +116,24 @@ local function md_cells(line)
   end
   for k, v in ipairs(cells) do
     v = v:gsub("^ ", ""):gsub(" $", "")
-    local code = v:match("^(`+)")
-    if code and v:sub(-#code) == code then
-      -- A code span: its content is literal, except GFM's "\|".
-      v = v:sub(#code + 1, -#code - 1):gsub("\\|", "|")
+    if v:match("^`") then
+      -- Code spans, one per line of a multi-line value, joined by <br>: their
+      -- content is literal, except GFM's "\|".
+      local lines, i = {}, 1
+      while i <= #v do
+        local fence = v:match("^`+", i)
+        assert(fence, "markdown: text outside a code span in a code cell: " .. v)
+        local close = v:find(fence, i + #fence, true)
+        while close and v:sub(close + #fence, close + #fence) == "`" do close = v:find(fence, close + 1, true) end
+        assert(close, "markdown: an unclosed code span: " .. v)
+        lines[#lines + 1] = v:sub(i + #fence, close - 1):gsub("\\|", "|")
+        i = close + #fence
+        if i <= #v then
+          assert(v:sub(i, i + 3) == "<br>", "markdown: code spans not separated by <br>: " .. v)
+          i = i + 4
+        end
+      end
+      v = table.concat(lines, "\n")
     else
       v = v:gsub("\\(%p)", "%1")
     end
@@ -160,6 +174,19 @@ function M.parse(kind, text)
   local ok = p:close()
   os.remove(path)
   assert(ok, kind .. " does not parse: " .. out)
+  return cjson.decode(out)
+end
+
+--- The text of every <td class="CLASS"> of an HTML page as a browser
+-- shows it (white space collapsed, <br> a line break): what a person copies.
+function M.rendered_cells(html, class)
+  local path = M.write_temp(html)
+  local python = os.getenv("EKSEGRESS_PYTHON") or "python3"
+  local p = assert(io.popen(("%s spec/helpers/parse_markup.py html-cells %s %s 2>&1"):format(python, path, class)))
+  local out = p:read("a")
+  local ok = p:close()
+  os.remove(path)
+  assert(ok, "html does not parse: " .. out)
   return cjson.decode(out)
 end
 
