@@ -185,4 +185,46 @@ function M.assert_summary(doc)
   end
 end
 
+-- Runs argv with stderr (and, for "both", stdout too) on a new pseudo-
+-- terminal, reading both ends until the process ends; prints
+-- {status, stdout, tty} with the byte streams in base64.
+local PTY_RUN = [[
+import base64, json, os, pty, select, subprocess, sys
+mode, argv = sys.argv[1], sys.argv[2:]
+master, slave = pty.openpty()
+p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=slave,
+                     stdout=slave if mode == "both" else subprocess.PIPE)
+os.close(slave)
+out, tty, fds = b"", b"", [master] + ([p.stdout.fileno()] if p.stdout else [])
+while fds:
+    for fd in select.select(fds, [], [], 120)[0]:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            fds.remove(fd)
+        elif fd == master:
+            tty += data
+        else:
+            out += data
+status = p.wait(120)
+print(json.dumps({"status": status, "stdout": base64.b64encode(out).decode(),
+                  "tty": base64.b64encode(tty).decode()}))
+]]
+
+--- Run the CLI with stderr on a pseudo-terminal (`both`: stdout too), as a
+-- person at a terminal would. Returns {status, stdout (bytes; "" with both),
+-- tty (the bytes the terminal received)}.
+function M.run_on_tty(sim, args, both)
+  local argv = { python(), "-c", PTY_RUN, both and "both" or "stderr", "lua5.4", "bin/eksegress",
+                 "--endpoint-url", sim.url }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  local r = assert(core.run_process(argv, { env = mh.env(sim), timeout_ms = 300000 }))
+  assert(r.status == 0, "the pty runner failed: " .. r.stderr)
+  local res = cjson.decode(r.stdout)
+  local b64 = require "eksegress.base64"
+  return { status = math.tointeger(res.status), stdout = b64.decode(res.stdout), tty = b64.decode(res.tty) }
+end
+
 return M

@@ -9,7 +9,10 @@ local M = {
   description = "List every EKS cluster of the caller's account (or of several profiles, or of every "
     .. "account of the organization through a role) in the given regions, with its egress mode, and "
     .. "check it against a required mode. Clusters are read concurrently over one connection pool; "
-    .. "every cluster appears exactly once, or its account/region is listed under errors.",
+    .. "every cluster appears exactly once, or its account/region is listed under errors. Exit 0: every "
+    .. "target read and every cluster compliant; 1: a cluster is not compliant or has a blocking preflight "
+    .. "finding; 2: a target could not be read (2 wins over 1: a report with gaps cannot say the fleet "
+    .. "complies); 130: interrupted (the report lists the targets not read).",
   examples = {
     "eksegress audit --regions all",
     "eksegress audit --regions us-east-1,eu-west-1 --require CUSTOMER_ROUTED --output table",

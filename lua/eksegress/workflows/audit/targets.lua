@@ -276,7 +276,7 @@ end
 -- @param wanted "all" or a list of region names
 -- @treturn table {read = regions to read (sorted), not_enabled = opt-in
 --   regions left out (with "all"), unreadable = {{region, err}}: regions
---   that are not enabled (disabled, or named but not enabled)}, or nil, err
+--   that are not enabled (disabled, or named but not enabled) or unknown}, or nil, err
 --   when "all" cannot be resolved. With a list, a failed DescribeRegions
 --   is no error: every region named is then read, and a region that is not
 --   enabled fails there.
@@ -295,6 +295,10 @@ function M.regions(target, wanted)
         res.unreadable[#res.unreadable + 1] = { region = name, err = region_error("RegionNotEnabled",
           ("region %s is not enabled for account %s (DescribeRegions: not-opted-in); enable it, or leave it "
             .. "out of --regions"):format(name, tostring(target.account))) }
+      elseif out and status[name] == nil then
+        res.unreadable[#res.unreadable + 1] = { region = name, err = region_error("UnknownRegion",
+          ("%s is not a region of account %s's partition (DescribeRegions lists every region)")
+            :format(name, tostring(target.account))) }
       else
         res.read[#res.read + 1] = name
       end
