@@ -244,12 +244,13 @@ static int l_engine_next_done(lua_State *L)
 {
   static const luaL_Reg response_meta[] = {{"__gc", response_gc}, {NULL, NULL}};
   struct es_engine *e = check_engine(L);
-  struct es_http_response **box = es_lua_newbox(L, sizeof(*box), 0, RESPONSE_MT, response_meta, NULL);
-  *box = es_engine_next_done(e);
-  if(!*box) {
+  struct es_http_response **box;
+  if(es_engine_done_count(e) == 0) {   /* the common answer of a drain loop: no garbage for it */
     lua_pushnil(L);
     return 1;
   }
+  box = es_lua_newbox(L, sizeof(*box), 0, RESPONSE_MT, response_meta, NULL);
+  *box = es_engine_next_done(e);
   push_response(L, *box);
   es_http_response_free(*box);
   *box = NULL;

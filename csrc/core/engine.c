@@ -1175,20 +1175,19 @@ int es_engine_step(struct es_engine *e, long timeout_ms)
   due = es_start_due(e, es_mono_ms());
   if(e->n_pending == 0)
     return 0;
-  /* Whatever is ready or due now, without waiting. */
-  rc = es_events_drive(e->events, 0);
-  if(rc < 0)
-    return rc;
-  if(es_collect(e) == 0 && timeout_ms > 0 && e->n_pending > 0) {
+  /* One pass: libcurl's due timeout first (it sends what was submitted
+     since), then at most one wait for the sockets, unless a response is
+     already waiting to be collected. */
+  if(es_collect(e) == 0) {
     long wait = timeout_ms;
-    if(due >= 0) {
+    if(due >= 0 && wait > 0) {
       double w = due - es_mono_ms();
       if(w < 0)
         w = 0;
       if(w < (double)wait)
         wait = (long)w + 1;   /* round up: waking early only costs another loop */
     }
-    rc = es_events_drive(e->events, wait);
+    rc = es_events_drive(e->events, e->n_pending > 0 ? wait : 0);
     if(rc < 0)
       return rc;
     es_collect(e);

@@ -19,7 +19,7 @@
 #define ES_HAVE_EPOLL 0
 #endif
 
-#define ES_EVENTS_BATCH 64   /* ready sockets taken per wait; the rest wait for the next */
+#define ES_EVENTS_BATCH 8   /* ready sockets taken per wait; the rest wait for the next */
 
 struct es_events {
   CURLM *multi;
@@ -64,7 +64,12 @@ static int es_poll_watch(struct es_events *ev, curl_socket_t s, int what)
 }
 
 #if ES_HAVE_EPOLL
-static int es_epoll_watch(struct es_events *ev, curl_socket_t s, int what)
+/* A socket libcurl has handed us carries this mark (curl_multi_assign)
+   until it says CURL_POLL_REMOVE, which drops the mark too: so the first
+   watch is an EPOLL_CTL_ADD and the next ones MODs, one system call each. */
+static char es_in_epoll;
+
+static int es_epoll_watch(struct es_events *ev, curl_socket_t s, int what, void *socketp)
 {
   struct epoll_event e;
   if(what == CURL_POLL_REMOVE) {
@@ -75,11 +80,15 @@ static int es_epoll_watch(struct es_events *ev, curl_socket_t s, int what)
   memset(&e, 0, sizeof(e));
   e.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
   e.data.fd = s;
-  if(epoll_ctl(ev->epfd, EPOLL_CTL_MOD, s, &e) == 0)
+  if(socketp && epoll_ctl(ev->epfd, EPOLL_CTL_MOD, s, &e) == 0)
     return 0;
-  if(errno == ENOENT && epoll_ctl(ev->epfd, EPOLL_CTL_ADD, s, &e) == 0)
-    return 0;
-  return -1;
+  /* New to us (or, should libcurl reuse a descriptor number, not registered after all). */
+  if(epoll_ctl(ev->epfd, EPOLL_CTL_ADD, s, &e) != 0 &&
+     (errno != EEXIST || epoll_ctl(ev->epfd, EPOLL_CTL_MOD, s, &e) != 0))
+    return -1;
+  if(!socketp)
+    (void)curl_multi_assign(ev->multi, s, &es_in_epoll);
+  return 0;
 }
 #endif
 
@@ -88,10 +97,11 @@ static int es_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void
 {
   struct es_events *ev = userp;
   (void)easy;
-  (void)socketp;
 #if ES_HAVE_EPOLL
   if(ev->epfd >= 0)
-    return es_epoll_watch(ev, s, what);
+    return es_epoll_watch(ev, s, what, socketp);
+#else
+  (void)socketp;
 #endif
   return es_poll_watch(ev, s, what);
 }

@@ -109,6 +109,7 @@ function M.new(opts)
     limiters = {},     -- rate limiters by key
     events = {},       -- event key -> list of waiting tasks
     turn = 0,          -- which busy engine waits next when several have work
+    busy = {},         -- pump's list of engines with work
   }, Runtime)
   return rt
 end
@@ -359,6 +360,7 @@ function Runtime:spawn(fn, ...)
 end
 
 local function fire_timers(self)
+  if #self.timers == 0 then return nil end
   local now = core.monotime()
   local nearest
   local i = 1
@@ -379,15 +381,16 @@ end
 -- none has and a timer is due). Returns the number of engines with work, or
 -- nil, err.
 local function pump(self, wait_ms, timer)
-  local busy = {}
+  local busy, n = self.busy, 0   -- reused: this runs on every wake-up
   for _, slot in pairs(self.slots) do
-    if slot.inflight > 0 then busy[#busy + 1] = slot end
+    if slot.inflight > 0 then n = n + 1; busy[n] = slot end
   end
-  if #busy == 0 then
+  for i = #busy, n + 1, -1 do busy[i] = nil end
+  if n == 0 then
     if timer and wait_ms > 0 then core.sleep_ms(wait_ms) end
     return 0
   end
-  if #busy == 1 then
+  if n == 1 then
     local _, err = busy[1].engine:step(wait_ms)
     if err then return nil, err end
     drain(self, busy[1])
@@ -442,21 +445,19 @@ function Runtime:join(tasks)
   for _, t in ipairs(tasks) do if not t.done then remaining = remaining + 1 end end
   if remaining == 0 then return true end
   local me = own_task(self, 2)
-  if not me then
-    return self:run(function()
-      for _, t in ipairs(tasks) do if not t.done then return false end end
-      return true
-    end)
-  end
+  -- Count the tasks down as they finish (no scan of the list per step).
   for _, t in ipairs(tasks) do
     if not t.done then
       local prev = t.on_done
       t.on_done = function(task)
         if prev then prev(task) end
         remaining = remaining - 1
-        if remaining == 0 then push_ready(self, me, nil) end
+        if remaining == 0 and me then push_ready(self, me, nil) end
       end
     end
+  end
+  if not me then
+    return self:run(function() return remaining == 0 end)
   end
   coroutine.yield(WAIT, "join")
   return true
