@@ -184,5 +184,12 @@ done
 
 strict=""
 [ "$BENCH_STRICT" = 1 ] && strict="--strict"
+status=0
 # shellcheck disable=SC2086
-exec "$PYTHON" bench/report.py $strict "$RAW" bench/results.json
+"$PYTHON" bench/report.py $strict "$RAW" bench/results.json || status=$?
+# The document keeps its schema (docs/schemas/bench.schema.json), when a
+# validator is at hand.
+if "$PYTHON" -c 'import jsonschema' 2>/dev/null; then
+  "$PYTHON" tools/schema-validate.py docs/schemas/bench.schema.json bench/results.json >&2 || status=1
+fi
+exit "$status"

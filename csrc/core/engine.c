@@ -1009,6 +1009,11 @@ static void es_start_attempt(struct es_engine *e, struct es_req *q)
     return;
   }
   q->state = ES_RS_ACTIVE;
+  /* Send it now rather than at the next step: a caller that submits
+     requests one after another (a scheduler resuming its tasks) would
+     otherwise hold the first back until the last is built. Whatever this
+     completes is collected by the next step. */
+  (void)es_events_run_due(e->events);
 }
 
 /* The server's retry hint in ms: x-amz-retry-after (milliseconds), else an

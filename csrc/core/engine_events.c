@@ -175,7 +175,7 @@ long es_events_timeout(const struct es_events *ev)
 }
 
 /* Run libcurl's timeout if it is due. */
-static int es_run_due(struct es_events *ev)
+int es_events_run_due(struct es_events *ev)
 {
   int running;
   if(ev->due < 0 || ev->due > es_mono_ms())
@@ -239,7 +239,7 @@ int es_events_drive(struct es_events *ev, long wait_ms)
 {
   long t;
   int n;
-  if(es_run_due(ev) != ES_OK)
+  if(es_events_run_due(ev) != ES_OK)
     return ES_ECURL;
   t = es_events_timeout(ev);
   if(t >= 0 && t < wait_ms)
@@ -256,7 +256,7 @@ int es_events_drive(struct es_events *ev, long wait_ms)
     n = es_poll_wait(ev, (int)wait_ms);
   if(n < 0)
     return n;
-  if(es_run_due(ev) != ES_OK)
+  if(es_events_run_due(ev) != ES_OK)
     return ES_ECURL;
   return n;
 }

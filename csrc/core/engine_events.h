@@ -44,6 +44,10 @@ long es_events_timeout(const struct es_events *ev);
    that were ready, or ES_ECURL. */
 int es_events_drive(struct es_events *ev, long wait_ms);
 
+/* Hand libcurl its timeout if it is due (a transfer just added is due at
+   once: this starts it). ES_OK or ES_ECURL. */
+int es_events_run_due(struct es_events *ev);
+
 /* 1 if the epoll backend is in use, 0 for poll(2). */
 int es_events_uses_epoll(const struct es_events *ev);
 
