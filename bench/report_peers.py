@@ -42,6 +42,16 @@ def _verdict(value, op, target):
     return "PASS" if (value <= target if op == "<=" else value >= target) else "MISS"
 
 
+def _section(vals, key, lines, title):
+    """The measurements of one section (empty when it did not run), after a
+    blank line and the section's title in lines."""
+    docs = _docs(vals, key)
+    if docs:
+        lines.append("")
+        lines.append(title(docs))
+    return docs
+
+
 def _fig(name, label, value, unit, desc, target=None, op=None, **extra):
     f = {"name": name, "label": label, "value": value, "unit": unit, "description": desc,
          "target": {"op": op, "value": target} if target is not None else None,
@@ -51,13 +61,11 @@ def _fig(name, label, value, unit, desc, target=None, op=None, **extra):
 
 
 def _calls(vals, figs, lines):
-    docs = _docs(vals, "calls")
+    docs = _section(vals, "calls", lines, lambda ds: "calls: %s DescribeCluster per run against "
+                    "bench/responder.c (SigV4 verified on every request)," % "{:,}".format(ds[0].get("calls", 0)))
     if not docs:
         return
     configs = sorted({(d["latency_ms"], d["concurrency"]) for d in docs})
-    lines.append("")
-    lines.append("calls: %s DescribeCluster per run against bench/responder.c (SigV4 verified on every request),"
-                 % "{:,}".format(docs[0].get("calls", 0)))
     lines.append("  median of %d rounds; CPU = user+sys of the client process during the calls (start-up "
                  "excluded)" % max(d["round"] for d in docs))
     row = "  %-6s %4s  %-26s %8s %9s %10s %10s %12s  %s"
@@ -115,12 +123,10 @@ def _calls(vals, figs, lines):
 
 
 def _audit(vals, figs, lines):
-    docs = _docs(vals, "audit")
+    docs = _section(vals, "audit", lines, lambda ds: "fleet audit: 2,000 clusters, 2 accounts x 4 regions, "
+                    "20 ms latency (the simulator), concurrency %s;" % ds[0].get("concurrency"))
     if not docs:
         return
-    lines.append("")
-    lines.append("fleet audit: 2,000 clusters, 2 accounts x 4 regions, 20 ms latency (the simulator), concurrency %s;"
-                 % docs[0].get("concurrency"))
     lines.append("  median of rounds; the AWS CLI runs one process per call on a 50-cluster slice")
     row = "  %-34s %9s %8s %10s %9s  %s"
     lines.append(row % ("client", "clusters", "wall", "CPU", "peak RSS", "per cluster"))
@@ -158,12 +164,10 @@ def _audit(vals, figs, lines):
 
 
 def _startup(vals, figs, lines):
-    docs = _docs(vals, "startup")
+    docs = _section(vals, "startup", lines, lambda ds: "start-up plus one describe, end to end (one process; "
+                    "median of %d runs):" % max(d["round"] for d in ds))
     if not docs:
         return
-    lines.append("")
-    lines.append("start-up plus one describe, end to end (one process; median of %d runs):"
-                 % max(d["round"] for d in docs))
     med, labels = {}, {}
     for d in docs:
         labels[d["case"]] = d["label"]
@@ -201,12 +205,11 @@ def _startup(vals, figs, lines):
 
 
 def _scaling(vals, figs, lines):
-    docs = _docs(vals, "scaling")
+    docs = _section(vals, "scaling", lines, lambda ds: "scaling: `eksegress audit`, 1 account x 4 regions, "
+                    "no added latency (the simulator), concurrency 32:")
     if not docs:
         return
     docs.sort(key=lambda d: d["clusters"])
-    lines.append("")
-    lines.append("scaling: `eksegress audit`, 1 account x 4 regions, no added latency (the simulator), concurrency 32:")
     row = "  %8s %9s %9s %11s %10s  %s"
     lines.append(row % ("clusters", "wall", "peak RSS", "per cluster", "audited", "curve (wall)"))
     top = max(d["wall_s"] for d in docs) or 1

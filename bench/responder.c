@@ -129,6 +129,18 @@ static int put(char *b, size_t cap, size_t *len, const char *s, size_t n)
   return 1;
 }
 
+/* Copy p up to the next ',' into out (NUL-terminated); returns the ',' or
+   NULL when there is none or the field does not fit. */
+static char *copy_field(char *p, char *out, size_t cap)
+{
+  char *q = strchr(p, ',');
+  if(!q || (size_t)(q - p) >= cap)
+    return NULL;
+  memcpy(out, p, (size_t)(q - p));
+  out[q - p] = '\0';
+  return q;
+}
+
 /* 1 if the request carries a valid SigV4 header signature by ACCESS_KEY. */
 static int signature_ok(const char *method, size_t mlen, const char *target, size_t tlen,
                         const struct hdr *h, int nh, const char *body, size_t blen)
@@ -150,20 +162,9 @@ static int signature_ok(const char *method, size_t mlen, const char *target, siz
   if(strncmp(a, "AWS4-HMAC-SHA256 Credential=" ACCESS_KEY "/", 28 + sizeof(ACCESS_KEY)) != 0)
     return 0;
   p = a + 28 + strlen(ACCESS_KEY) + 1;
-  q = strchr(p, ',');
-  if(!q || (size_t)(q - p) >= sizeof(scope))
+  if(!(q = copy_field(p, scope, sizeof(scope))) || !(p = strstr(q, "SignedHeaders=")) ||
+     !(q = copy_field(p + 14, signed_list, sizeof(signed_list))))
     return 0;
-  memcpy(scope, p, (size_t)(q - p));
-  scope[q - p] = '\0';
-  p = strstr(q, "SignedHeaders=");
-  if(!p)
-    return 0;
-  p += 14;
-  q = strchr(p, ',');
-  if(!q || (size_t)(q - p) >= sizeof(signed_list))
-    return 0;
-  memcpy(signed_list, p, (size_t)(q - p));
-  signed_list[q - p] = '\0';
   p = strstr(q, "Signature=");
   if(!p || strlen(p + 10) != 64)
     return 0;

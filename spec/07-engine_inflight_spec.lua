@@ -21,30 +21,32 @@ end
 describe("the engine keeps N requests in flight with one thread (issue 14)", function()
   local sim, names
   setup(function()
-    sim = simmod.start(("--time-scale 0 --latency-ms %d --no-k8s "
-      .. "--generate 'clusters=200,accounts=1,regions=us-west-2,seed=5,defects=0'"):format(LATENCY_MS))
-    local c = sim:client{ env_extra = { AWS_REGION = "us-west-2" } }
-    names = assert(c:collect("eks", "ListClusters", {}))
-    assert.are.equal(200, #names)
+    sim, names = simmod.start_fleet(200, ("--latency-ms %d --no-k8s"):format(LATENCY_MS))
   end)
   teardown(function() sim:stop() end)
 
   local function stats() return sim:admin("GET", "/_sim/stats") end
   local function reset() sim:admin("POST", "/_sim/stats/reset", {}) end
 
+  -- DescribeCluster of the first n clusters through client in parallel;
+  -- every call must succeed with its own cluster.
+  local function describe_first(client, n, concurrency, before_call)
+    local results, errs = eksegress.parallel({ table.unpack(names, 1, n) }, function(name)
+      if before_call then before_call() end
+      return client:call("eks", "DescribeCluster", { name = name })
+    end, { concurrency = concurrency })
+    for i = 1, n do
+      assert.is_nil(errs[i], tostring(errs[i]))
+      assert.are.equal(names[i], results[i].cluster.name)
+    end
+  end
+
   it("regression: parallel with concurrency 128 and no option keeps 128 requests in flight "
     .. "(one host used to be capped at 64 connections)", function()
     local client = sim:client{ env_extra = { AWS_REGION = "us-west-2" } }
     local most_threads = 0
     reset()
-    local results, errs = eksegress.parallel({ table.unpack(names, 1, 128) }, function(name)
-      most_threads = math.max(most_threads, threads())
-      return client:call("eks", "DescribeCluster", { name = name })
-    end, { concurrency = 128 })
-    for i = 1, 128 do
-      assert.is_nil(errs[i], tostring(errs[i]))
-      assert.are.equal(names[i], results[i].cluster.name)
-    end
+    describe_first(client, 128, 128, function() most_threads = math.max(most_threads, threads()) end)
     local s = stats()
     assert.is_true(s.in_flight_max >= 128, "in flight at once: " .. s.in_flight_max)
     assert.are.equal(1, most_threads)
@@ -88,13 +90,7 @@ describe("the engine keeps N requests in flight with one thread (issue 14)", fun
   it("max_connections caps what is in flight, and every call still completes", function()
     local client = sim:client{ env_extra = { AWS_REGION = "us-west-2" }, max_connections = 6 }
     reset()
-    local results, errs = eksegress.parallel({ table.unpack(names, 1, 40) }, function(name)
-      return client:call("eks", "DescribeCluster", { name = name })
-    end, { concurrency = 32 })
-    for i = 1, 40 do
-      assert.is_nil(errs[i], tostring(errs[i]))
-      assert.are.equal(names[i], results[i].cluster.name)
-    end
+    describe_first(client, 40, 32)
     local s = stats()
     assert.is_true(s.in_flight_max <= 6, "in flight at once: " .. s.in_flight_max)
     assert.are.equal(41, s.requests)   -- the stats request counts itself

@@ -51,11 +51,20 @@ static void es_curl_init(void)
 
 enum es_req_state { ES_RS_ACTIVE, ES_RS_WAITING };
 
+/* The lists a request can be on: every request not completed is pending;
+   one waiting for a retry is on the timer list too. */
+enum { ES_L_PENDING, ES_L_TIMER, ES_N_LISTS };
+
+struct es_req;
+struct es_list {
+  struct es_req *head;
+  size_t n;
+};
+
 struct es_req {
   struct es_engine *e;
-  struct es_req *prev, *next;      /* pending list */
-  struct es_req *tprev, *tnext;    /* retry-timer list, while in_timer */
-  int in_timer;
+  struct es_req *prev[ES_N_LISTS], *next[ES_N_LISTS];
+  int on[ES_N_LISTS];              /* on that list */
   unsigned long long id;
   enum es_req_state state;
 
@@ -122,10 +131,8 @@ struct es_engine {
   long max_host_connections, max_total_connections;
 
   unsigned long long next_id;
-  struct es_req *pending;          /* doubly-linked list of requests not completed */
-  size_t n_pending;
-  struct es_req *timers;           /* requests waiting for a retry (unordered; few) */
-  size_t n_timers;
+  struct es_list pending;          /* requests not completed */
+  struct es_list timers;           /* requests waiting for a retry (unordered; few) */
 
   struct es_http_response **done;  /* FIFO: done[done_head .. done_head+done_len) */
   size_t done_head, done_len, done_cap;
@@ -348,30 +355,30 @@ static void es_easy_release(struct es_engine *e, CURL *c)
     curl_easy_cleanup(c);
 }
 
-static void es_timer_unlink(struct es_engine *e, struct es_req *q)
+static void es_list_push(struct es_list *l, struct es_req *q, int k)
 {
-  if(!q->in_timer)
-    return;
-  if(q->tprev)
-    q->tprev->tnext = q->tnext;
-  else
-    e->timers = q->tnext;
-  if(q->tnext)
-    q->tnext->tprev = q->tprev;
-  q->tprev = q->tnext = NULL;
-  q->in_timer = 0;
-  e->n_timers--;
+  q->prev[k] = NULL;
+  q->next[k] = l->head;
+  if(l->head)
+    l->head->prev[k] = q;
+  l->head = q;
+  q->on[k] = 1;
+  l->n++;
 }
 
-static void es_timer_link(struct es_engine *e, struct es_req *q)
+static void es_list_remove(struct es_list *l, struct es_req *q, int k)
 {
-  q->tprev = NULL;
-  q->tnext = e->timers;
-  if(e->timers)
-    e->timers->tprev = q;
-  e->timers = q;
-  q->in_timer = 1;
-  e->n_timers++;
+  if(!q->on[k])
+    return;
+  if(q->prev[k])
+    q->prev[k]->next[k] = q->next[k];
+  else
+    l->head = q->next[k];
+  if(q->next[k])
+    q->next[k]->prev[k] = q->prev[k];
+  q->prev[k] = q->next[k] = NULL;
+  q->on[k] = 0;
+  l->n--;
 }
 
 static void es_req_free(struct es_req *q)
@@ -379,7 +386,7 @@ static void es_req_free(struct es_req *q)
   if(!q)
     return;
   if(q->e)
-    es_timer_unlink(q->e, q);
+    es_list_remove(&q->e->timers, q, ES_L_TIMER);
   if(q->easy) {
     if(q->state == ES_RS_ACTIVE && q->e)
       curl_multi_remove_handle(q->e->multi, q->easy);
@@ -403,22 +410,10 @@ static void es_req_free(struct es_req *q)
   free(q);
 }
 
-static void es_list_remove(struct es_engine *e, struct es_req *q)
-{
-  if(q->prev)
-    q->prev->next = q->next;
-  else
-    e->pending = q->next;
-  if(q->next)
-    q->next->prev = q->prev;
-  q->prev = q->next = NULL;
-  e->n_pending--;
-}
-
 /* Room for every pending request's response plus `extra`, so completion never allocates. */
 static int es_done_reserve(struct es_engine *e, size_t extra)
 {
-  size_t need = e->n_pending + e->done_len + extra;
+  size_t need = e->pending.n + e->done_len + extra;
   struct es_http_response **p;
   size_t ncap;
   if(e->done_head > 0 && e->done_head + need > e->done_cap) {
@@ -448,8 +443,7 @@ static void es_complete(struct es_engine *e, struct es_req *q)
     (void)es_buf_append(&r->body, "", 0);   /* best effort: callers may still see NULL on ENOMEM */
   if(r->error && !r->error_message[0])
     es_setmsg(r, es_strerror(r->error));
-  if(q->prev || q->next || e->pending == q)
-    es_list_remove(e, q);
+  es_list_remove(&e->pending, q, ES_L_PENDING);
   /* es_done_reserve() made room at submit; compact if the tail is reached. */
   if(e->done_head + e->done_len >= e->done_cap) {
     memmove(e->done, e->done + e->done_head, e->done_len * sizeof(*e->done));
@@ -464,9 +458,9 @@ void es_engine_free(struct es_engine *e)
   size_t i;
   if(!e)
     return;
-  while(e->pending) {
-    struct es_req *q = e->pending;
-    es_list_remove(e, q);
+  while(e->pending.head) {
+    struct es_req *q = e->pending.head;
+    es_list_remove(&e->pending, q, ES_L_PENDING);
     es_req_free(q);
   }
   for(i = 0; i < e->done_len; i++)
@@ -1120,7 +1114,7 @@ static void es_finish_attempt(struct es_engine *e, struct es_req *q, CURLcode cr
                                 es_retry_after_ms(r));
       q->next_delay_ms = d * 1000.0;
       q->t_due = es_mono_ms() + q->next_delay_ms;
-      es_timer_link(e, q);
+      es_list_push(&e->timers, q, ES_L_TIMER);
       return;   /* stays pending; es_start_due() sends it when due */
     }
     r->quota_exhausted = 1;
@@ -1156,12 +1150,12 @@ static int es_collect(struct es_engine *e)
    list is visited, never the requests in transfer. */
 static double es_start_due(struct es_engine *e, double now)
 {
-  struct es_req *q = e->timers, *next;
+  struct es_req *q = e->timers.head, *next;
   double earliest = -1;
   for(; q; q = next) {
-    next = q->tnext;
+    next = q->next[ES_L_TIMER];
     if(q->t_due <= now) {
-      es_timer_unlink(e, q);
+      es_list_remove(&e->timers, q, ES_L_TIMER);
       es_start_attempt(e, q);   /* may complete and free q, never next */
     }
     else if(earliest < 0 || q->t_due < earliest)
@@ -1178,7 +1172,7 @@ int es_engine_step(struct es_engine *e, long timeout_ms)
   if(!e)
     return ES_EINVAL;
   due = es_start_due(e, es_mono_ms());
-  if(e->n_pending == 0)
+  if(e->pending.n == 0)
     return 0;
   /* One pass: libcurl's due timeout first (it sends what was submitted
      since), then at most one wait for the sockets, unless a response is
@@ -1192,13 +1186,13 @@ int es_engine_step(struct es_engine *e, long timeout_ms)
       if(w < (double)wait)
         wait = (long)w + 1;   /* round up: waking early only costs another loop */
     }
-    rc = es_events_drive(e->events, e->n_pending > 0 ? wait : 0);
+    rc = es_events_drive(e->events, e->pending.n > 0 ? wait : 0);
     if(rc < 0)
       return rc;
     es_collect(e);
   }
   (void)es_start_due(e, es_mono_ms());
-  return e->n_pending > 0x7fffffff ? 0x7fffffff : (int)e->n_pending;
+  return e->pending.n > 0x7fffffff ? 0x7fffffff : (int)e->pending.n;
 }
 
 int es_engine_set_connection_limits(struct es_engine *e, long per_host, long total)
@@ -1336,11 +1330,7 @@ int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
   resp->id = q->id;
   resp->user_id = r->user_id;
   q->t_submit = es_mono_ms();
-  q->next = e->pending;
-  if(e->pending)
-    e->pending->prev = q;
-  e->pending = q;
-  e->n_pending++;
+  es_list_push(&e->pending, q, ES_L_PENDING);
   if(id_out)
     *id_out = q->id;
 
@@ -1375,7 +1365,7 @@ size_t es_engine_done_count(const struct es_engine *e)
 
 size_t es_engine_waiting_count(const struct es_engine *e)
 {
-  return e ? e->n_timers : 0;
+  return e ? e->timers.n : 0;
 }
 
 int es_engine_cancel(struct es_engine *e, unsigned long long id)
@@ -1383,7 +1373,7 @@ int es_engine_cancel(struct es_engine *e, unsigned long long id)
   struct es_req *q;
   if(!e)
     return ES_EINVAL;
-  for(q = e->pending; q; q = q->next)
+  for(q = e->pending.head; q; q = q->next[ES_L_PENDING])
     if(q->id == id)
       break;
   if(!q)

@@ -1319,11 +1319,26 @@ static void test_retry_2026(void)
   es_engine_free(e);
 }
 
+/* The tests that move bytes, run once per event backend. */
+static void transfer_tests(void)
+{
+  struct es_engine_config c = test_config();
+  struct es_engine *e = es_engine_new(&c, NULL);
+  ok(e != NULL, "engine created (%s)", use_poll_backend ? "poll" : "epoll");
+  test_basic(e);
+  test_validation(e);
+  test_retries(e);
+  test_timeouts(e);
+  es_engine_free(e);
+  test_concurrency();
+  test_keepalive();
+  test_cancel();
+  test_tls();
+  test_connection_limits();
+}
+
 int main(void)
 {
-  struct es_engine_config c;
-  struct es_engine *e;
-
   signal(SIGPIPE, SIG_IGN);
   /* The engine honours proxy variables (libcurl's default); these tests must
      only ever talk to 127.0.0.1 directly. */
@@ -1335,53 +1350,30 @@ int main(void)
     return 1;
   }
   diag("fault server at %s", base_url);
-  c = test_config();
-  e = es_engine_new(&c, NULL);
-  ok(e != NULL, "engine created");
-  test_basic(e);
-  test_validation(e);
-  test_retries(e);
-  test_timeouts(e);
-  es_engine_free(e);
+  transfer_tests();
   test_backoff_bounds();
   test_quota();
   test_reset();
   test_size_limit();
   test_resign();
   test_skew();
-  test_concurrency();
-  test_keepalive();
-  test_cancel();
   test_guard();
   test_guard_identities();
   test_guard_raw();
-  test_tls();
   test_retry_2026();
-  test_connection_limits();
   test_easy_pool();
 
   /* The transfer tests again, waiting with poll(2) (the backend where epoll
-     is missing). */
+     is missing), against a fresh fault server (its keys count again). */
   use_poll_backend = 1;
-  diag("the same transfers over the poll(2) backend, against a fresh fault server (its keys count again)");
+  diag("the same transfers over the poll(2) backend");
   stop_server();
   if(start_server() != 0) {
     ok(0, "restart csrc/tests/faultserver.py");
     stop_server();
     return done_testing();
   }
-  c = test_config();
-  e = es_engine_new(&c, NULL);
-  ok(e != NULL, "poll engine created");
-  test_basic(e);
-  test_retries(e);
-  test_timeouts(e);
-  es_engine_free(e);
-  test_concurrency();
-  test_keepalive();
-  test_cancel();
-  test_tls();
-  test_connection_limits();
+  transfer_tests();
   use_poll_backend = 0;
   es_engine_free(es_engine_new(NULL, NULL));
   ok(1, "engine with all defaults created and freed");
