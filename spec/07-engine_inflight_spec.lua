@@ -98,6 +98,34 @@ describe("the engine keeps N requests in flight with one thread (issue 14)", fun
     client:close()
   end)
 
+  it("the CLI's --max-connections reaches the engine; a bad value is a usage error", function()
+    local small = simmod.start("--time-scale 0 --latency-ms 100 --no-k8s "
+      .. "--generate 'clusters=12,accounts=1,regions=us-west-2,seed=9,defects=0'")
+    finally(function() small:stop() end)
+    local cli = require "eksegress.cli"
+    local function run(argv)
+      local out, err = {}, {}
+      local sink = function(t) return { write = function(_, ...) for _, x in ipairs{ ... } do t[#t + 1] = x end end,
+                                        flush = function() end } end
+      local code = cli.main(argv, { stdout = sink(out), stderr = sink(err), env = small:env{ AWS_REGION = "us-west-2" },
+                                    no_signals = true })
+      return code, table.concat(out), table.concat(err)
+    end
+    local code, _, err = run{ "--max-connections", "0", "audit" }
+    assert.are.equal(64, code)
+    assert.matches("--max-connections must be an integer from 1", err, 1, true)
+    code = select(1, run{ "audit", "--max-connections", "x" })
+    assert.are.equal(64, code)
+    small:admin("POST", "/_sim/stats/reset", {})
+    local out
+    code, out, err = run{ "audit", "--regions", "us-west-2", "--concurrency", "8", "--max-connections", "3",
+                          "--output", "json" }
+    assert.are.equal(0, code, err)
+    assert.are.equal(12, #require("cjson").decode(out).clusters)
+    local s = small:admin("GET", "/_sim/stats")
+    assert.is_true(s.in_flight_max <= 3 and s.in_flight_max >= 2, "in flight at once: " .. s.in_flight_max)
+  end)
+
   it("misuse of the connection caps raises", function()
     local e = assert(core.engine_new())
     finally(function() e:close() end)
