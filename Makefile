@@ -88,6 +88,76 @@ $(BUILD)/tests/test_%: csrc/tests/test_%.c $(CORE_LIB)
 
 -include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d)
 
+# ---- distribution: the C host library and examples, LuaRocks, API docs ----
+#
+#   make embed            build/libeksegress.a (core, binding, host API, every
+#                         Lua module as text) and examples/embed/{host,threads}
+#   make rockspec         regenerate rockspec/*.rockspec from the tree
+#   make rock [TREE=dir]  install with LuaRocks from this checkout (tools/rock.sh)
+#   make docs             the Lua API reference (LDoc, config.ld) in docs/api/
+
+HOST_SRC   = $(sort $(wildcard csrc/host/*.c))
+HOST_OBJ   = $(HOST_SRC:csrc/host/%.c=$(BUILD)/obj/host/%.o)
+EMBED_C    = $(BUILD)/gen/embedded_lua.c
+EMBED_OBJ  = $(BUILD)/obj/gen/embedded_lua.o
+HOST_LIB   = $(BUILD)/libeksegress.a
+EMBED_BIN  = $(BUILD)/examples/embed/host $(BUILD)/examples/embed/threads
+# Folders too: adding or removing a module changes its folder's time.
+LUA_TREE   = $(shell find lua -name '*.lua' -o -type d)
+DOCS_DIR  ?= docs/api
+
+.PHONY: embed rockspec rock docs docs-run
+
+all: $(HOST_LIB)
+
+# The host API includes eksegress.h (csrc/) and core headers.
+$(BUILD)/obj/host/%.o: csrc/host/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $(LUA_CFLAGS) -Icsrc -Icsrc/core -MMD -MP -c $< -o $@
+
+-include $(HOST_OBJ:.o=.d)
+
+$(EMBED_C): $(LUA_TREE) tools/dist.lua
+	@mkdir -p $(@D)
+	$(LUA) tools/dist.lua embed > $@.tmp && mv $@.tmp $@
+
+$(EMBED_OBJ): $(EMBED_C) csrc/host/embedded.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Icsrc/host -c $< -o $@
+
+$(HOST_LIB): $(CORE_OBJ) $(BIND_OBJ) $(HOST_OBJ) $(EMBED_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/examples/embed/%: examples/embed/%.c csrc/eksegress.h $(HOST_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -Icsrc $< $(HOST_LIB) $(ALL_LDFLAGS) $(CORE_LIBS) $(LUA_LIBS) \
+	  -lm -lpthread -o $@
+
+embed: $(EMBED_BIN)
+
+# C tests of the host API link libeksegress.a as a host does.
+$(BUILD)/tests/test_host_%: csrc/tests/test_host_%.c $(HOST_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -Icsrc -Icsrc/host -Icsrc/core $< $(HOST_LIB) $(ALL_LDFLAGS) \
+	  $(CORE_LIBS) $(LUA_LIBS) -lm -lpthread -o $@
+
+rockspec:
+	$(LUA) tools/dist.lua rockspec scm > rockspec/eksegress-scm-1.rockspec
+	v=$$(sed -n 's/^#define ES_VERSION "\(.*\)"/\1/p' csrc/core/es_version.h); \
+	  $(LUA) tools/dist.lua rockspec $$v > rockspec/eksegress-$$v-1.rockspec
+
+rock: setup
+	@sh tools/rock.sh $(if $(TREE),--tree '$(TREE)')
+
+docs: setup
+	@$(MAKE) --no-print-directory docs-run
+	@echo "docs: $(DOCS_DIR)/index.html"
+
+docs-run:
+	@ldoc -d $(DOCS_DIR) . >/dev/null
+
 # ---- tests ---------------------------------------------------------------
 
 # The README's test command. Installs what is missing, then runs every suite

@@ -221,7 +221,8 @@ describe("report registry", function()
       assert.is_false(ok)
       assert.is_truthy(tostring(err):find(pattern), tostring(err))
     end
-    raises("kind must be one of audit, preflight, plan, apply%-result, not fleet", function() report.render("fleet", "json", doc) end)
+    raises("kind must be one of audit, preflight, plan, apply%-result, not fleet",
+      function() report.render("fleet", "json", doc) end)
     raises("unknown format pdf", function() report.render("audit", "pdf", doc) end)
     raises("document must be a table", function() report.render("audit", "json", "{}") end)
     raises('needs a "eksegress/preflight/1" document', function() report.render("preflight", "json", doc) end)

@@ -18,6 +18,13 @@ if have lua5.4; then
   lua5.4 -e 'require "cjson"' 2>/dev/null || { echo "setup: missing lua-cjson for Lua 5.4"; need_install=1; }
   lua5.4 -e 'require "argparse"' 2>/dev/null || { echo "setup: missing lua-argparse"; need_install=1; }
 fi
+# Distribution (specs 80-83): LuaRocks, LDoc, and Discount for LDoc's
+# markdown (Debian builds lua-discount for Lua 5.1 only, the Lua LDoc runs on).
+have luarocks || { echo "setup: missing luarocks"; need_install=1; }
+have ldoc || { echo "setup: missing ldoc (lua-ldoc)"; need_install=1; }
+if have apt-get; then
+  { have lua5.1 && lua5.1 -e 'require "discount"' 2>/dev/null; } || { echo "setup: missing lua-discount"; need_install=1; }
+fi
 if [ -x /usr/bin/python3 ] && have apt-get; then
   /usr/bin/python3 -c 'import botocore' 2>/dev/null || { echo "setup: missing python3-botocore"; need_install=1; }
 fi
@@ -76,25 +83,28 @@ if have apt-get; then
     build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev \
     libjansson-dev libexpat1-dev lua-cjson lua-argparse lua-busted lua-check \
     python3 python3-botocore valgrind cppcheck clang libclang-rt-14-dev libfuzzer-14-dev \
-    nghttp2-server perl ca-certificates
+    nghttp2-server perl ca-certificates luarocks lua-ldoc lua5.1 lua-discount
 elif have dnf; then
   $SUDO dnf install -y gcc make pkgconf-pkg-config lua lua-devel libcurl-devel openssl-devel \
     jansson-devel expat-devel lua-cjson lua-argparse python3 python3-botocore valgrind \
     cppcheck clang compiler-rt perl-Test-Harness luarocks nghttp2
   have busted || $SUDO luarocks --lua-version 5.4 install busted
   have luacheck || $SUDO luarocks --lua-version 5.4 install luacheck
+  have ldoc || $SUDO luarocks --lua-version 5.4 install ldoc
 elif have apk; then
   $SUDO apk add --no-cache build-base pkgconf lua5.4 lua5.4-dev curl-dev openssl-dev \
     jansson-dev expat-dev lua5.4-cjson lua5.4-argparse python3 py3-botocore valgrind \
     cppcheck clang compiler-rt perl-utils luarocks5.4 nghttp2
   have busted || $SUDO luarocks-5.4 install busted
   have luacheck || $SUDO luarocks-5.4 install luacheck
+  have ldoc || $SUDO luarocks-5.4 install ldoc
 elif have brew; then
   brew install lua pkg-config curl openssl@3 jansson expat luarocks python cppcheck llvm nghttp2
   luarocks --lua-version 5.4 install lua-cjson
   luarocks --lua-version 5.4 install argparse
   luarocks --lua-version 5.4 install busted
   luarocks --lua-version 5.4 install luacheck
+  luarocks --lua-version 5.4 install ldoc
 else
   echo "setup: no supported package manager (apt, dnf, apk, brew); install the packages listed in README.md" >&2
   exit 1

@@ -471,6 +471,9 @@ local FORM = "application/x-www-form-urlencoded"
 -- headers = { ["x-k8s-aws-id"] = cluster } })`. With temporary credentials the
 -- URL carries the session token (X-Amz-Security-Token), as AWS requires; the
 -- secret key never leaves the signer.
+-- @tparam string service the service name ("sts", "eks", ...)
+-- @tparam string op_name the operation's AWS name
+-- @tparam table params the operation's input
 -- @tparam[opt] table opts expires (seconds, default 3600), headers ({name = value},
 --   signed: the URL's user must send them), region, credentials
 -- @treturn[1] string the URL
@@ -534,6 +537,9 @@ end
 -- ends with (false, PaginationLimit): a service that hands out a fresh token
 -- on every page cannot keep a script reading forever. A repeated token ends
 -- with PaginationLoop.
+-- @tparam string service the service name
+-- @tparam string op_name a paginated operation's AWS name
+-- @tparam table params the first page's input (the page token is filled in)
 -- @tparam[opt] table opts call options plus max_pages, max_items
 function Client:paginate(service, op_name, params, opts)
   check_self(self, "paginate", 2)
@@ -586,6 +592,9 @@ function Client:paginate(service, op_name, params, opts)
 end
 
 --- Collect every item of a paginated list (result_key) into one array.
+-- @tparam string service the service name
+-- @tparam string op_name a paginated operation's AWS name
+-- @tparam table params the first page's input
 -- @tparam[opt] table opts as for paginate
 function Client:collect(service, op_name, params, opts)
   check_self(self, "collect", 2)

@@ -250,6 +250,9 @@ end
 --   sts_regional_endpoints, ignore_configured_endpoint_urls, allow_http.
 --   In the four-argument form, `region` and `opts.allow_http` override the
 --   settings' own.
+-- @tparam[opt] table settings_ in the four-argument form, the settings (the
+--   second argument is then the region)
+-- @tparam[opt] table opts in the four-argument form: allow_http
 -- @treturn[1] table { url, scheme, host, port, path, signing_region,
 --   signing_name, partition, source }
 -- @treturn[2] nil, err (NoRegion, InvalidRegion, InvalidEndpoint,

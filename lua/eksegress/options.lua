@@ -38,7 +38,7 @@ end
 local EVERY_CALL = scopes(C, CALL, PAGE, WAIT)     -- client default and per-call override
 local CALL_ONLY = scopes(CALL, PAGE, WAIT)
 
---- The declared options, in the order the documentation lists them.
+-- The declared options, in the order the documentation lists them.
 M.list = {
   -- Where requests go and who signs them.
   { name = "profile", type = "string", scopes = scopes(C), env = { "AWS_PROFILE", "AWS_DEFAULT_PROFILE" },

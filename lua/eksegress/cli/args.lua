@@ -46,6 +46,16 @@ function M.account_list(flag, s)
   return list
 end
 
+--- A number of seconds in [lo, hi] (fractions allowed); nil stays nil.
+function M.seconds(flag, s, lo, hi)
+  if s == nil then return nil end
+  local n = tonumber(s)
+  if not n or n ~= n or n < lo or n > hi then
+    return nil, ("%s must be a number of seconds from %d to %d (got %q)"):format(flag, lo, hi, tostring(s))
+  end
+  return n
+end
+
 --- An integer in [lo, hi]; nil stays nil.
 function M.integer(flag, s, lo, hi)
   if s == nil then return nil end

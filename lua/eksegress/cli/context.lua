@@ -76,11 +76,8 @@ end
 
 --- The preflight the migration workflows run for each cluster:
 -- function(client, entry, cluster) -> {blocking, warnings, blocking_ids, ...}.
--- Nil until the preflight workflow exists in this tree.
-function Ctx:preflight_fn()
-  local ok, preflight = pcall(require, "eksegress.workflows.preflight")
-  if not ok then return nil end
-  return preflight.for_migration
+function Ctx:preflight_fn() -- luacheck: no unused args
+  return require("eksegress.workflows.preflight").for_migration
 end
 
 --- Print one error line; returns the exit code for it.

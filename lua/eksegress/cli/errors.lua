@@ -1,6 +1,7 @@
 --- One clear line per error: what failed, on which target, why, what to do.
 --
---     eksegress: audit: account 444455556666: cannot assume ...: AccessDenied (HTTP 403). Check that the role exists and trusts the caller.
+--     eksegress: audit: account 444455556666: cannot assume ...: AccessDenied (HTTP 403). Check that
+--     the role exists and trusts the caller.
 --
 -- Never a traceback (that is --debug's job), never a secret: messages coming
 -- from servers are already scrubbed by the client.

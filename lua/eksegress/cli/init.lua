@@ -15,7 +15,7 @@ local context = require "eksegress.cli.context"
 local M = {}
 
 --- The subcommands, in the order --help lists them.
-M.COMMANDS = { "audit", "plan", "apply", "resume", "token" }
+M.COMMANDS = { "audit", "preflight", "create", "plan", "apply", "resume", "token" }
 
 local GLOBAL_HELP = [[
 Global options (before or after the command):
@@ -168,6 +168,11 @@ function M.sentence(msg)
   return msg
 end
 
+--- The one line of a usage error of a command.
+function M.usage_line(name, msg)
+  return ("eksegress: %s: usage: %s Try 'eksegress %s --help'."):format(name, M.sentence(msg), name)
+end
+
 --- Run the command line.
 -- @tparam table argv the arguments (arg)
 -- @tparam[opt] table io_ stdout, stderr, env, tty = {stdout=, stderr=},
@@ -226,21 +231,19 @@ function M.run(argv, io_)
   end
   local cmd = by_name[args.command]
   local out = output.new(io_, { no_color = args.no_color })
-  local ok, cerr = check_globals(args, cmd, out)
-  if not ok then
-    out:line("eksegress: " .. cmd.name .. ": usage: " .. M.sentence(cerr) .. " Try 'eksegress " .. cmd.name .. " --help'.")
+  local function usage(msg)
+    out:line(M.usage_line(cmd.name, msg))
     return exit.USAGE
   end
+  local ok, cerr = check_globals(args, cmd, out)
+  if not ok then return usage(cerr) end
 
   local ctx = context.new(args, io_, out)
   local run_ok, res = pcall(cmd.run, ctx, args)
   local interrupted = ctx:interrupted()
   ctx:close()
   if not run_ok then
-    if type(res) == "table" and res.usage then
-      out:line("eksegress: " .. cmd.name .. ": usage: " .. M.sentence(res.message) .. " Try 'eksegress " .. cmd.name .. " --help'.")
-      return exit.USAGE
-    end
+    if type(res) == "table" and res.usage then return usage(res.message) end
     error(res, 0)
   end
   out:clear_status()

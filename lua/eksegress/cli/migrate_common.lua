@@ -14,18 +14,13 @@ end
 
 --- The driving options from the flags, or a usage error.
 function M.driving(a)
-  local o, err = {}, nil
+  local o, err = {}
   o.wave_size, err = args_util.integer("--wave-size", a.wave_size, 1, 10000)
   if err then return args_util.usage(err) end
   o.max_parallel, err = args_util.integer("--max-parallel", a.max_parallel, 1, 100)
   if err then return args_util.usage(err) end
-  if a.poll_interval then
-    local n = tonumber(a.poll_interval)
-    if not n or n < 0 or n > 3600 then
-      return args_util.usage("--poll-interval must be a number of seconds from 0 to 3600")
-    end
-    o.poll_seconds = n
-  end
+  o.poll_seconds, err = args_util.seconds("--poll-interval", a.poll_interval, 0, 3600)
+  if err then return args_util.usage(err) end
   o.in_flight_timeout, err = args_util.integer("--in-flight-timeout", a.in_flight_timeout, 0, 86400)
   if err then return args_util.usage(err) end
   return o

@@ -63,6 +63,7 @@ function M.api_version(exec_info)
 end
 
 --- The ExecCredential document.
+-- @tparam table client the client that signs the token (its credentials and region)
 -- @tparam table opts cluster, api_version, now (epoch seconds), region
 -- @treturn table, or nil, err
 function M.exec_credential(client, opts)

@@ -15,6 +15,7 @@ local M = {
     "eksegress audit --regions us-east-1,eu-west-1 --require CUSTOMER_ROUTED --output table",
     "eksegress audit --profile prod --profile dev --regions all --export audit.html --export audit.sarif",
     "eksegress audit --organization --role-name OrganizationAccountAccessRole --regions all --require CUSTOMER_ROUTED",
+    "eksegress audit --regions all --preflight --export fleet-preflight.sarif",
   },
   outputs = { "table", "json", "csv", "markdown" },
   exports = { ".json", ".csv", ".md", ".html", ".junit.xml", ".sarif" },
@@ -33,13 +34,15 @@ function M.configure(c)
   c:option("--accounts", "With --organization: only these account ids (comma-separated).")
   c:option("--exclude-accounts", "With --organization: skip these account ids (comma-separated).")
   c:option("--concurrency", "Requests in flight at once (default 32).")
+  c:flag("--preflight", "Also run the network preflight on every cluster (its blocking findings and warnings "
+    .. "per cluster; exit 1 when any cluster has a blocking finding). A VPC's reads are shared by its clusters.")
 end
 
 local PHASES = { accounts = "accounts", regions = "regions", list = "listing clusters",
-                 describe = "describing clusters" }
+                 describe = "describing clusters", preflight = "preflight" }
 
 function M.run(ctx, a)
-  local opts = { require = a.require, version = require("eksegress").version }
+  local opts = { require = a.require, version = require("eksegress").version, preflight = a.preflight or nil }
   local err
   opts.regions, err = args_util.regions(a.regions)
   if err then return args_util.usage(err) end

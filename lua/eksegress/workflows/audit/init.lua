@@ -66,6 +66,9 @@ local function check_opts(opts)
   if opts.on_event ~= nil and type(opts.on_event) ~= "function" then
     errors.misuse("audit.run: on_event must be a function", 3)
   end
+  if opts.preflight ~= nil and type(opts.preflight) ~= "boolean" then
+    errors.misuse("audit.run: preflight must be a boolean", 3)
+  end
 end
 
 local function err_entry(fields, err)
@@ -99,7 +102,9 @@ end
 -- @tparam table opts regions ("all" or a list; default: each client's
 --   region), require (mode), profiles (list) | organization {role_name,
 --   accounts, exclude_accounts, session_name, source_identity, external_id},
---   concurrency (default 32), on_event, now (epoch seconds for generated_at),
+--   preflight (true: each cluster's network preflight findings in
+--   `clusters[].preflight`), concurrency (default 32), on_event, now (epoch
+--   seconds for generated_at),
 --   version (tool version in the document)
 -- @treturn table the report, or nil, err when not even the caller's account
 --   can be read (no credentials, Organizations denied, ...)
@@ -159,25 +164,46 @@ function M.run(factory, opts)
     end
   end
 
-  -- One DescribeCluster per cluster, kept as its report row at once: a
-  -- whole DescribeCluster per cluster held until the end made a 10,000-
-  -- cluster audit peak above 100 MB.
+  -- One DescribeCluster per cluster, kept as its report row at once (and
+  -- the whole cluster only when the preflight reads it): a whole
+  -- DescribeCluster per cluster held until the end made a 10,000-cluster
+  -- audit peak above 100 MB.
   local described, desc_errs = phase(ctx, "describe", pairs_, function(p)
     local out, err = p.unit.client:call("eks", "DescribeCluster", { name = p.name }, { region = p.unit.region })
     if not out then return nil, err end
     local c = out.cluster
     if type(c) ~= "table" or c.name ~= p.name then return false end
-    return report.row(p.unit, c, opts.require)
+    return { row = report.row(p.unit, c, opts.require), cluster = opts.preflight and c or nil }
   end)
-  local clusters = {}
+  local clusters, checked = {}, {}
   for i, p in ipairs(pairs_) do
-    local row = described[i]
-    if row then
-      clusters[#clusters + 1] = row
+    local d = described[i]
+    if d then
+      clusters[#clusters + 1] = d.row
+      if d.cluster then checked[#checked + 1] = { row = d.row, unit = p.unit, cluster = d.cluster } end
     else
       local e = desc_errs[i] or errors.new("ParseError", "DescribeCluster returned another cluster or none")
       errs[#errs + 1] = err_entry({ target = "cluster", account = p.unit.account,
         region = p.unit.region, cluster = p.name }, e)
+    end
+  end
+
+  if opts.preflight then
+    -- The network preflight of every cluster read, over the cluster it just
+    -- described; one cache, so the clusters of a VPC share its EC2 reads.
+    local preflight = require "eksegress.workflows.preflight"
+    local cache = preflight.gather.cache()
+    local found, pf_errs = phase(ctx, "preflight", checked, function(w)
+      return preflight.cluster(w.unit.client, { name = w.row.name, region = w.row.region, account = w.row.account,
+                                                cluster = w.cluster }, { cache = cache })
+    end)
+    for i, w in ipairs(checked) do
+      if found[i] then
+        w.row.preflight = preflight.findings(found[i])
+      else
+        errs[#errs + 1] = err_entry({ target = "preflight", account = w.row.account, region = w.row.region,
+          cluster = w.row.name }, pf_errs[i])
+      end
     end
   end
 

@@ -220,6 +220,7 @@ local function env_for(factory, run, writer, opts)
 end
 
 --- Apply a plan.
+-- @tparam function factory function(target) -> client | nil, err, as for plan
 -- @tparam table plan a plan (as read from its file)
 -- @tparam table opts confirm (required: the cluster name of a one-cluster
 --   plan, the plan id otherwise), journal (path), canary, wave_size,

@@ -206,7 +206,9 @@ local function combine(outcomes)
     if o.status == status then
       messages[#messages + 1] = o.message
       for _, r in ipairs(list(o.resources)) do resources[#resources + 1] = r end
-      if o.fix then fixlist[#fixlist + 1] = o.fix end
+      -- Command by command, so a step several items share (creating the
+      -- egress-only gateway of their VPC) is listed once.
+      for line in (o.fix and o.fix .. "\n" or ""):gmatch("([^\n]+)\n") do fixlist[#fixlist + 1] = line end
     end
     if o.combined then
       -- An outcome already combined: keep its evidence items flat.
@@ -435,11 +437,22 @@ local function pick_public_subnet(ctx, vpc_id)
   return nil
 end
 
+-- One command per route table: subnets that share a table (the main one, say)
+-- get the same fix, not one create-route per subnet that would collide.
 local function egress_fix(ctx, verb, rt_id, subnet)
+  ctx.egress_fixes = ctx.egress_fixes or {}
+  local key = verb .. " " .. rt_id
+  if ctx.egress_fixes[key] then return ctx.egress_fixes[key] end
   local nat = pick_nat(ctx, subnet)
-  if nat then return fixes.route(ctx.fix, verb, rt_id, 4, "0.0.0.0/0", "nat", nat) end
-  return fixes.create_nat_gateway(ctx.fix, pick_public_subnet(ctx, subnet.VpcId)) .. "\n"
-    .. fixes.route(ctx.fix, verb, rt_id, 4, "0.0.0.0/0", "nat", "<nat-gateway-id>")
+  local fix
+  if nat then
+    fix = fixes.route(ctx.fix, verb, rt_id, 4, "0.0.0.0/0", "nat", nat)
+  else
+    fix = fixes.create_nat_gateway(ctx.fix, pick_public_subnet(ctx, subnet.VpcId)) .. "\n"
+      .. fixes.route(ctx.fix, verb, rt_id, 4, "0.0.0.0/0", "nat", "<nat-gateway-id>")
+  end
+  ctx.egress_fixes[key] = fix
+  return fix
 end
 
 -- For a subnet that falls back to the main table: associate it with the table
@@ -688,11 +701,15 @@ end
 
 local function sg_check(ctx, port, targets, group_refs_ok)
   local ids = cluster_group_ids(ctx)
+  -- EKS attaches the cluster security group it creates (all outbound traffic
+  -- allowed) to its network interfaces beside the groups given at creation,
+  -- so the union allows everything.
+  if ctx.opts.planned and not ctx.vpc_cfg.clusterSecurityGroupId then
+    local msg = "EKS creates the cluster security group with all outbound traffic allowed"
+    if #ids > 0 then msg = msg .. " and attaches it beside " .. table.concat(ids, ", ") end
+    return pass(msg, { planned = true, groups = #ids > 0 and ids or nil })
+  end
   if #ids == 0 then
-    if ctx.opts.planned then
-      return pass("EKS creates the cluster security group with all outbound traffic allowed",
-        { planned = true })
-    end
     return not_evaluated("the cluster lists no security groups (clusterSecurityGroupId, securityGroupIds)")
   end
   if not ctx.snap.SecurityGroups then
@@ -1360,12 +1377,22 @@ function E.dhcp_amazon_dns(ctx)
     end
   end
   ev.domain_name_servers = servers
-  local custom = {}
+  -- AmazonProvidedDNS by name is what AWS documents. Named only by its
+  -- address, the VPC resolver counts when nothing else is listed: a custom
+  -- resolver beside it answers part of the lookups.
+  local custom, by_address = {}, nil
   for _, sv in ipairs(servers) do
-    if type(sv) == "string" and amazon_resolver(ctx, sv) then
+    if type(sv) == "string" and sv:lower() == "amazonprovideddns" then
       return pass(("%s: %s lists %s"):format(ctx.vpc_id, dopt_id, sv), ev, { ctx.vpc_id, dopt_id })
+    elseif type(sv) == "string" and amazon_resolver(ctx, sv) then
+      by_address = by_address or sv
+    else
+      custom[#custom + 1] = tostring(sv)
     end
-    custom[#custom + 1] = tostring(sv)
+  end
+  if by_address and #custom == 0 then
+    return pass(("%s: %s lists %s, the VPC resolver"):format(ctx.vpc_id, dopt_id, by_address), ev,
+      { ctx.vpc_id, dopt_id })
   end
   local existing
   for _, d in ipairs(ctx.snap.DhcpOptions) do
@@ -1376,8 +1403,9 @@ function E.dhcp_amazon_dns(ctx)
       end
     end
   end
-  local msg = #custom > 0 and ("%s uses custom resolvers %s, not AmazonProvidedDNS: they must resolve the VPC's "
-    .. "private names and public names (webhooks, OIDC issuers)"):format(dopt_id, table.concat(custom, ", "))
+  local msg = #custom > 0 and ("%s uses custom resolvers %s%s, not AmazonProvidedDNS: they must resolve the VPC's "
+    .. "private names and public names (webhooks, OIDC issuers)"):format(dopt_id, table.concat(custom, ", "),
+      by_address and (" beside the VPC resolver " .. by_address) or "")
     or ("%s sets no domain-name-servers"):format(dopt_id)
   return fail(msg, ev, { ctx.vpc_id, dopt_id }, fixes.amazon_dns(ctx.fix, ctx.vpc_id, existing))
 end

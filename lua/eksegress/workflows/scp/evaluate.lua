@@ -360,6 +360,7 @@ end
 --- Decide against several policies that must all allow (identity policies are
 -- unioned for Allow; any explicit Deny in any of them wins).
 -- @param policies list of policy documents (tables)
+-- @param ctx the request context, as for decide
 -- @return the same result shape as decide (statement is "policy#i/statement"),
 --   or nil, err
 function M.decide_union(policies, ctx)
