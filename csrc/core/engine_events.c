@@ -19,7 +19,7 @@
 #define ES_HAVE_EPOLL 0
 #endif
 
-#define ES_EVENTS_BATCH 8   /* ready sockets taken per wait; the rest wait for the next */
+#define ES_EVENTS_BATCH 16   /* ready sockets taken per wait; the rest wait for the next */
 
 struct es_events {
   CURLM *multi;
