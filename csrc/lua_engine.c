@@ -1,7 +1,8 @@
 /*
  * lua_engine.c: binding of the HTTP engine.
  *
- *   local e, err = core.engine_new{ timeout_ms = ..., max_attempts = ..., audit_path = ... }
+ *   local e, err = core.engine_new{ timeout_ms = ..., max_attempts = ..., audit_path = ...,
+ *                                   max_connections = N (total and per host), use_poll = true (tests) }
  *   local id = e:submit{ method=, url=, headers=, body=, sign=, region=, service=,
  *                        access_key_id=, secret_access_key=, session_token=,
  *                        acknowledge=, allow_undocumented=, identity=, observed_with=, ... }
