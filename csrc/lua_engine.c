@@ -5,7 +5,10 @@
  *                                   max_connections = N (total and per host), use_poll = true (tests) }
  *   local id = e:submit{ method=, url=, headers=, body=, sign=, region=, service=,
  *                        access_key_id=, secret_access_key=, session_token=,
- *                        acknowledge=, allow_undocumented=, identity=, observed_with=, ... }
+ *                        acknowledge=, allow_undocumented=, identity=, observed_with=,
+ *                        ca_pem=, ... }
+ *     -- ca_pem: PEM CA(s) the TLS server must chain to, instead of the engine's
+ *     -- CAs (a Kubernetes cluster's CA); verification stays on
  *   local pending = e:step(timeout_ms)      -- non-blocking when 0
  *   local resp = e:next_done()              -- completed response table, or nil
  *   local mode = e:observed_mode(host, cluster[, access_key_id[, observed_with]])
@@ -107,6 +110,9 @@ static int l_engine_submit(lua_State *L)
   r.timeout_ms = (long)es_lua_optinteger(L, 2, "timeout_ms", 0);
   r.max_attempts = (int)es_lua_optinteger(L, 2, "max_attempts", 0);
   r.user_id = (unsigned long long)es_lua_optinteger(L, 2, "user_id", 0);
+  r.ca_pem = es_lua_optstring(L, 2, "ca_pem", NULL, &r.ca_pem_len);
+  if(r.ca_pem && (r.ca_pem_len == 0 || r.ca_pem_len > ES_ENGINE_MAX_CA_PEM))
+    return luaL_error(L, "field 'ca_pem' must be PEM text of 1 to %d bytes", (int)ES_ENGINE_MAX_CA_PEM);
   if(r.sign && (!r.region || !r.service || !r.creds.access_key_id || !r.creds.secret_access_key))
     return luaL_error(L, "a signed request needs region, service, access_key_id and secret_access_key");
   lua_getfield(L, 2, "headers");   /* stays on the stack for the call */

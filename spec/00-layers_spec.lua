@@ -15,7 +15,7 @@
 local LAYERS = {
   { rank = 6, name = "cli", match = "^eksegress%.cli$", prefix = "eksegress.cli." },
   { rank = 5, name = "workflows", match = "^eksegress%.workflows$", prefix = "eksegress.workflows." },
-  { rank = 4, name = "client", names = { "eksegress", "eksegress.client", "eksegress.parallel" } },
+  { rank = 4, name = "client", names = { "eksegress", "eksegress.client", "eksegress.parallel", "eksegress.k8s" } },
   { rank = 3, name = "configuration and wire", names = { "eksegress.settings", "eksegress.options",
       "eksegress.config", "eksegress.endpoints" },
     prefixes = { "eksegress.credentials", "eksegress.services", "eksegress.protocols" } },

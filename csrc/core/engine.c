@@ -88,6 +88,8 @@ struct es_req {
   long timeout_ms;
   int max_attempts;
   int has_content_type;
+  char *ca_pem;                    /* per-request CA (PEM), or NULL: the engine's */
+  size_t ca_pem_len;
 
   /* transfer state */
   CURL *easy;
@@ -402,6 +404,7 @@ static void es_req_free(struct es_req *q)
   free(q->body);
   free(q->region);
   free(q->service);
+  free(q->ca_pem);
   es_wipe_str(q->ak);
   es_wipe_str(q->sk);
   es_wipe_str(q->tok);
@@ -905,7 +908,18 @@ static int es_setup_easy(struct es_req *q)
   ES_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   ES_SET(CURLOPT_SSL_VERIFYPEER, e->insecure ? 0L : 1L);
   ES_SET(CURLOPT_SSL_VERIFYHOST, e->insecure ? 0L : 2L);
-  if(e->ca_bundle)
+  if(q->ca_pem) {
+    /* Trust this request's CA alone: no CA file, no CA directory. libcurl
+       copies the blob and keeps connections made with another CA apart. */
+    struct curl_blob blob;
+    blob.data = q->ca_pem;
+    blob.len = q->ca_pem_len;
+    blob.flags = CURL_BLOB_COPY;
+    ES_SET(CURLOPT_CAINFO_BLOB, &blob);
+    ES_SET(CURLOPT_CAINFO, (char *)NULL);
+    ES_SET(CURLOPT_CAPATH, (char *)NULL);
+  }
+  else if(e->ca_bundle)
     ES_SET(CURLOPT_CAINFO, e->ca_bundle);
   /* The path is signed as given: curl must not remove dot segments. */
   ES_SET(CURLOPT_PATH_AS_IS, 1L);
@@ -1284,6 +1298,8 @@ int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
   if(r->sign && (!r->region || !r->service || !r->creds.access_key_id ||
                  !r->creds.secret_access_key))
     return ES_EINVAL;
+  if(r->ca_pem && (r->ca_pem_len == 0 || r->ca_pem_len > ES_ENGINE_MAX_CA_PEM))
+    return ES_EINVAL;
   q = calloc(1, sizeof(*q));
   if(!q)
     return ES_ENOMEM;
@@ -1305,6 +1321,11 @@ int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
     goto fail;
   if(r->region && !(q->region = es_strdup0(r->region)))
     goto fail;
+  if(r->ca_pem) {
+    if(!(q->ca_pem = es_strndup0(r->ca_pem, r->ca_pem_len)))
+      goto fail;
+    q->ca_pem_len = r->ca_pem_len;
+  }
   q->sign = r->sign ? 1 : 0;
   if(q->sign) {
     q->ak = es_strdup0(r->creds.access_key_id);

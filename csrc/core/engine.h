@@ -45,6 +45,9 @@
 /* Connections to one host when the configuration names no limit. */
 #define ES_ENGINE_DEFAULT_HOST_CONNECTIONS 64
 
+/* Largest per-request CA (es_http_request.ca_pem), in bytes. */
+#define ES_ENGINE_MAX_CA_PEM ((size_t)1 << 20)
+
 /*
  * Engine configuration. es_engine_config_init() fills the defaults; a field
  * left 0 (or NULL) also means "default", so a zeroed struct works.
@@ -123,6 +126,14 @@ struct es_http_request {
   long timeout_ms;                    /* per-attempt total timeout override, 0: engine default */
   int max_attempts;                   /* override, 0: engine default */
   unsigned long long user_id;         /* opaque, returned in the response */
+
+  /* The CA certificate(s), PEM, that this request's TLS server must chain to,
+     from memory (a Kubernetes cluster's certificateAuthority.data): used
+     instead of the engine's ca_bundle and the system store, never beside
+     them. Verification of the chain and the host name stays on. NULL: the
+     engine's CAs. 1 to ES_ENGINE_MAX_CA_PEM bytes (else ES_EINVAL). */
+  const char *ca_pem;
+  size_t ca_pem_len;
 };
 
 /* Submit. On success *id_out (optional) receives the request id (> 0) and the

@@ -12,12 +12,13 @@ local M = {}
 local SLOW = os.getenv("EKSEGRESS_SLOW") == "1" and 5 or 1
 
 --- The environment of the CLI process: the simulator's default keys and
--- us-east-1, overridden by `extra` (false removes a variable).
+-- us-east-1, overridden by `extra` (false removes a variable). Without a
+-- simulator (sim nil) no endpoint is set: for commands that send nothing.
 function M.env(sim, extra)
   local t = {
     PATH = os.getenv("PATH") or "/usr/bin:/bin", HOME = "/nonexistent", LANG = "C",
     AWS_ACCESS_KEY_ID = simmod.ACCESS_KEY, AWS_SECRET_ACCESS_KEY = simmod.SECRET_KEY, AWS_REGION = "us-east-1",
-    AWS_ENDPOINT_URL = sim.url, AWS_CONFIG_FILE = "/nonexistent/config",
+    AWS_ENDPOINT_URL = sim and sim.url, AWS_CONFIG_FILE = "/nonexistent/config",
     AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/credentials", AWS_EC2_METADATA_DISABLED = "true",
   }
   for k, v in pairs(extra or {}) do t[k] = v or nil end

@@ -10,6 +10,16 @@ function M.usage(msg)
   error({ usage = true, code = "UsageError", message = msg }, 0)
 end
 
+--- An EKS cluster name (or an Outposts cluster id): letters, digits, - and _,
+-- starting with a letter or digit, at most 100; nil stays nil.
+function M.cluster(flag, s)
+  if s == nil then return nil end
+  if not require("eksegress.workflows.preflight").valid_cluster_name(s) then
+    return nil, ("%s %q is not a cluster name (letters, digits, - and _, at most 100)"):format(flag, s)
+  end
+  return s
+end
+
 --- "a,b,c" -> {"a","b","c"} (empty items and surrounding spaces refused).
 function M.list(flag, s)
   if s == nil then return nil end

@@ -15,7 +15,7 @@ local context = require "eksegress.cli.context"
 local M = {}
 
 --- The subcommands, in the order --help lists them.
-M.COMMANDS = { "audit", "preflight", "create", "plan", "apply", "resume", "token" }
+M.COMMANDS = { "audit", "preflight", "create", "plan", "apply", "resume", "token", "scp", "reach" }
 
 local GLOBAL_HELP = [[
 Global options (before or after the command):

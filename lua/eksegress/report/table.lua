@@ -82,6 +82,9 @@ local function grid(out, paint, headers, rows, width, indent)
   for _, r in ipairs(rows) do line(r) end
 end
 
+-- Also the layout of the CLI's own tables (eksegress.cli.columns).
+M.grid = grid
+
 local function plural(n, one, many)
   return ("%d %s"):format(n, n == 1 and one or (many or one .. "s"))
 end

@@ -10,6 +10,13 @@
 -- presigning happens inside the client: this module never sees a secret.
 -- Kubernetes' aws-iam-authenticator accepts such a URL for 15 minutes, so
 -- the credential says it expires after 14.
+--
+-- The URL must name a standard STS host (sts.<region>.amazonaws.com, the
+-- FIPS and .cn forms, sts.amazonaws.com): EKS refuses any other. So the
+-- token is presigned by `M.signer(client)`, which ignores endpoint URLs
+-- (--endpoint-url, AWS_ENDPOINT_URL[_STS], a profile's endpoint_url) for
+-- the presign only; the credentials are still resolved through `client`, so
+-- an assumed role is fetched from the client's own STS endpoint.
 local base64 = require "eksegress.base64"
 local errors = require "eksegress.errors"
 
@@ -24,6 +31,34 @@ M.API_VERSIONS = {
 }
 M.URL_EXPIRES = 60
 M.TOKEN_MINUTES = 14
+
+--- A client that presigns tokens for the standard STS endpoint of `client`'s
+-- region (the configured FIPS and regional/legacy STS settings apply; endpoint
+-- URLs do not: see the module comment). It runs on `client`'s runtime and
+-- engine, so the signing time carries the clock offset the engine learned
+-- from the service, and its credentials are `client`'s, resolved through
+-- `client`. Presigning sends nothing. The caller closes it.
+-- @treturn table the client, or nil, err
+function M.signer(client)
+  if type(client) ~= "table" or type(client.settings) ~= "table" then
+    errors.misuse("token.signer: client must be an eksegress client", 2)
+  end
+  local credentials = require "eksegress.credentials"
+  local options = require "eksegress.options"
+  local s = client.settings
+  local opts = {
+    runtime = client.runtime, region = client.region, config = s.config, env = s.env,
+    ignore_configured_endpoint_urls = true,
+    use_fips_endpoint = s.use_fips_endpoint, sts_regional_endpoints = s.sts_regional_endpoints,
+    credentials = { resolve = function() return credentials.resolve(client.credentials, client.ctx) end },
+  }
+  if s.profile_source == "option" then opts.profile = s.profile end
+  -- The engine options of `client`, so both share one engine (and its clock).
+  for _, o in ipairs(options.list) do
+    if o.engine and s[o.name] ~= nil then opts[o.name] = s[o.name] end
+  end
+  return require("eksegress").client(opts)
+end
 
 --- The presigned URL and the token for a cluster.
 -- @tparam table client an eksegress client (its credentials sign)
@@ -50,11 +85,11 @@ end
 function M.api_version(exec_info)
   if exec_info == nil or exec_info == "" then return M.DEFAULT_API_VERSION end
   local ok, info = pcall(require("cjson").decode, exec_info)
-  if not ok or type(info) ~= "table" then
+  if not ok or type(info) ~= "table" or info[1] ~= nil then
     return nil, errors.new("InvalidExecInfo", "KUBERNETES_EXEC_INFO is not valid JSON")
   end
   local v = info.apiVersion
-  if v == nil then return M.DEFAULT_API_VERSION end
+  if v == nil or v == require("cjson").null then return M.DEFAULT_API_VERSION end
   if not M.API_VERSIONS[v] then
     return nil, errors.new("InvalidExecInfo", ("KUBERNETES_EXEC_INFO names apiVersion %q; eksegress answers %s"):format(
       tostring(v), "client.authentication.k8s.io/v1 or v1beta1"))

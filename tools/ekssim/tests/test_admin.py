@@ -132,7 +132,7 @@ def t_persist():
 @T("admin: /_sim/stats counts requests in flight at once (a concurrency witness without a clock)")
 def t_stats():
     import threading
-    s = Server("--time-scale", "0", "--latency-ms", "200")
+    s = Server("--time-scale", "0", "--latency-ms", "1000")
     try:
         first = s.admin("GET", "/_sim/stats")
         eq((first["in_flight"], first["in_flight_max"]), (1, 1), "the stats request counts itself")
@@ -140,7 +140,7 @@ def t_stats():
         eq(s.admin("GET", "/_sim/stats")["in_flight_max"], 1, "serial requests")
         reset = s.admin("POST", "/_sim/stats/reset", {})
         eq((reset["in_flight_max"], reset["requests"]), (1, 0), "reset")
-        # Eight callers each hold a request for 200 ms; they overlap.
+        # Eight callers each hold a request for a second (wide enough for a loaded machine to start them all); they overlap.
         gate = threading.Barrier(8)
 
         def call():

@@ -14,12 +14,16 @@ local M = {
     .. "as EC2 does, the union of the security groups' egress rules, DNS, the cluster role's permissions, "
     .. "and the destinations that must stay reachable. Each finding names the resources, the evidence that "
     .. "decided it, and the fix as an AWS CLI command with the real ids. Clusters are checked concurrently; "
-    .. "a VPC's reads are shared by its clusters. Nothing is changed. Exit 1 when a cluster has a blocking "
+    .. "a VPC's reads are shared by its clusters. With --reach it also reads, through the cluster's Kubernetes "
+    .. "API, the destinations the control plane calls (as eksegress reach lists them) and judges each path "
+    .. "against the checks: a webhook outside the VPC with no working egress path is blocking "
+    .. "(reach_destinations). Nothing is changed. Exit 1 when a cluster has a blocking "
     .. "finding; 2 when a cluster could not be read, or a blocking check could not be evaluated (a read was "
     .. "denied: its result says why), which takes precedence; 0 otherwise.",
   examples = {
     "eksegress preflight --cluster prod --region us-west-2",
     "eksegress preflight --cluster prod --cluster staging --output json > preflight.json",
+    "eksegress preflight --cluster prod --reach",
     "eksegress preflight --cluster prod --export preflight.sarif --export preflight.md --export preflight.junit.xml",
   },
   outputs = { "table", "json", "csv", "markdown" },
@@ -30,6 +34,7 @@ local M = {
 function M.configure(c)
   c:option("--cluster", "A cluster to check (repeatable; at least one)."):count("*")
   c:option("--concurrency", "Clusters checked at once (default 8).")
+  c:flag("--reach", "Also check the paths to the destinations the control plane calls (see eksegress reach).")
 end
 
 --- Cluster names from repeated --cluster flags, or a usage error.
@@ -54,7 +59,7 @@ function M.run(ctx, a)
     return ctx:fail("preflight", errors.new("NoRegion", "no region for the clusters"))
   end
   local doc = preflight.run(client, {
-    clusters = names, concurrency = concurrency, version = require("eksegress").version,
+    clusters = names, concurrency = concurrency, version = require("eksegress").version, reach = a.reach,
     on_event = function(ev)
       if ev.type == "progress" then
         ctx.out:status(("preflight: %d/%d clusters%s"):format(ev.done, ev.total,

@@ -11,7 +11,10 @@ local M = {
   description = "Print an ExecCredential with a token for the cluster's Kubernetes API: a presigned STS "
     .. "GetCallerIdentity URL (regional endpoint, x-k8s-aws-id signed, valid 60 s to sign, accepted by "
     .. "EKS for 15 minutes) in the k8s-aws-v1 format. Use it as a kubeconfig exec plugin: "
-    .. "command: eksegress, args: [token, --cluster, NAME, --region, REGION].",
+    .. "command: eksegress, args: [token, --cluster, NAME, --region, REGION]. The apiVersion follows "
+    .. "KUBERNETES_EXEC_INFO (client.authentication.k8s.io/v1 or v1beta1, the default). The URL always names "
+    .. "the region's standard STS host, the only kind EKS accepts: --endpoint-url and AWS_ENDPOINT_URL[_STS] "
+    .. "do not change it (they still serve --role-arn's AssumeRole). Nothing is sent to STS to make it.",
   examples = {
     "eksegress token --cluster prod-api --region us-east-1",
     "eksegress token --cluster prod-api --role-arn arn:aws:iam::111122223333:role/EksAdmin",
@@ -20,7 +23,7 @@ local M = {
 }
 
 function M.configure(c)
-  c:option("--cluster", "The cluster name (or the cluster id of an Outposts local cluster).")
+  c:option("--cluster --cluster-name", "The cluster name (or the cluster id of an Outposts local cluster).")
   c:option("--role-arn", "Assume this role first (session name EKSGetTokenAuth) and sign with it.")
 end
 
@@ -37,14 +40,17 @@ local function render(cred)
 end
 
 function M.run(ctx, a)
-  if not a.cluster or a.cluster == "" or #a.cluster > 100 then
-    return args_util.usage("--cluster NAME is required")
-  end
-  if a.role_arn and not a.role_arn:find("^arn:[%w%-]+:iam::%d+:role/.+") then
+  if not a.cluster then return args_util.usage("--cluster NAME is required") end
+  local _, cerr = args_util.cluster("--cluster", a.cluster)
+  if cerr then return args_util.usage(cerr) end
+  if a.role_arn and not a.role_arn:find("^arn:[%w%-]+:iam::%d%d%d%d%d%d%d%d%d%d%d%d:role/.+") then
     return args_util.usage(("--role-arn %q is not an IAM role ARN"):format(a.role_arn))
   end
   local api_version, verr = token.api_version(ctx.env("KUBERNETES_EXEC_INFO"))
-  if not api_version then return ctx:fail("token", verr) end
+  if not api_version then
+    ctx:fail("token", verr)
+    return exit.USAGE
+  end
   local client, err = ctx:client{}
   if not client then return ctx:fail("token", err) end
   if a.role_arn then
@@ -52,7 +58,10 @@ function M.run(ctx, a)
                                                       session_name = "EKSGetTokenAuth" } }
     if not client then return ctx:fail("token", err) end
   end
-  local cred, terr = token.exec_credential(client, { cluster = a.cluster, api_version = api_version })
+  local signer, serr = token.signer(client)
+  if not signer then return ctx:fail("token", serr) end
+  ctx.clients[#ctx.clients + 1] = signer
+  local cred, terr = token.exec_credential(signer, { cluster = a.cluster, api_version = api_version })
   if not cred then return ctx:fail("token", terr, "cluster " .. a.cluster) end
   ctx.out:result(render(cred))
   return exit.OK

@@ -105,7 +105,9 @@ end
 --   (default: from the cluster's ARN), cluster (an already described
 --   DescribeCluster `cluster`: not described again)
 -- @tparam[opt] table opts cache (gather.cache(), shared between calls),
---   checks (ids to run; default all)
+--   checks (ids to run; default all), reach (true: also read the
+--   destinations the control plane calls through the cluster's Kubernetes API
+--   and add the result `reach_destinations`: see eksegress.workflows.reach)
 -- @return the document's entry for the cluster `{account, region, name, arn,
 --   vpc_id, egress_mode, results, blocking, warnings, not_evaluated}`, or nil,
 --   err when the cluster cannot be described
@@ -126,6 +128,19 @@ function M.cluster(client, target, opts)
   if not raw then return nil, cluster end
   local snap = snapshot.from_client(raw)
   local results, summary = checks.run(snap, { region = region, checks = opts.checks, cluster_name = target.name })
+  if opts.reach then
+    local reach = require "eksegress.workflows.reach"
+    local found, rerr = reach.run(client, { cluster = cluster.name or target.name, region = region,
+                                            cluster_description = cluster })
+    local r = reach.preflight_result(found, rerr, results)
+    results[#results + 1] = r
+    if r.status == "fail" then
+      local key = r.severity == "blocking" and "blocking" or "warnings"
+      summary[key] = summary[key] + 1
+    elseif r.status == "not_evaluated" then
+      summary.not_evaluated = summary.not_evaluated + 1
+    end
+  end
   local vpc = type(cluster.resourcesVpcConfig) == "table" and cluster.resourcesVpcConfig or {}
   return {
     account = target.account or gather.arn_account(cluster.arn),
@@ -160,14 +175,15 @@ local function by_key(a, b)
 end
 
 local RUN_OPTS = { clusters = true, region = true, on_event = true, concurrency = true, now = true, version = true,
-                   checks = true, cache = true }
+                   checks = true, cache = true, reach = true }
 
 --- Preflight clusters of one account and region.
 -- @param client an eksegress client
 -- @tparam table opts clusters (names, required), region (default the
 --   client's), concurrency (clusters at once, default 8), on_event, checks
 --   (ids; default all), cache (a gather.cache to share), now (epoch seconds for
---   generated_at), version (the tool's version in the document)
+--   generated_at), version (the tool's version in the document), reach (see
+--   M.cluster)
 -- @treturn table the document; clusters that could not be read are under
 --   `errors` (code, message, status, request_id), never left out
 function M.run(client, opts)
@@ -205,7 +221,8 @@ function M.run(client, opts)
   local total, done, failed = #names, 0, 0
   emit{ type = "phase", phase = "preflight", total = total }
   local entries, errs = parallel(names, function(name)
-    local entry, err = M.cluster(client, { name = name, region = region }, { cache = cache, checks = opts.checks })
+    local entry, err = M.cluster(client, { name = name, region = region }, { cache = cache, checks = opts.checks,
+                                                                            reach = opts.reach })
     done = done + 1
     if not entry then failed = failed + 1 end
     emit{ type = "progress", phase = "preflight", done = done, total = total, failed = failed }
