@@ -40,6 +40,7 @@ build = {
             "csrc/core/awserror.c",
             "csrc/core/digest.c",
             "csrc/core/engine.c",
+            "csrc/core/engine_events.c",
             "csrc/core/engine_retry.c",
             "csrc/core/es_buf.c",
             "csrc/core/es_error.c",
