@@ -95,6 +95,7 @@ build = {
       ["eksegress.cli.errors"] = "lua/eksegress/cli/errors.lua",
       ["eksegress.cli.exit"] = "lua/eksegress/cli/exit.lua",
       ["eksegress.cli.files"] = "lua/eksegress/cli/files.lua",
+      ["eksegress.cli.lazy"] = "lua/eksegress/cli/lazy.lua",
       ["eksegress.cli.migrate_common"] = "lua/eksegress/cli/migrate_common.lua",
       ["eksegress.cli.output"] = "lua/eksegress/cli/output.lua",
       ["eksegress.client"] = "lua/eksegress/client.lua",
