@@ -1,5 +1,6 @@
 --- eksegress audit: every cluster's egress mode across accounts and regions.
-local audit = require "eksegress.workflows.audit"
+local lazy = require "eksegress.cli.lazy"
+local audit = lazy(function() return require "eksegress.workflows.audit" end)
 local exit = require "eksegress.cli.exit"
 local args_util = require "eksegress.cli.args"
 
