@@ -6,7 +6,6 @@
 -- network at all); the script also aborts and records any request.
 --
 -- Skips, with one message, only where Chromium is not installed.
-local cjson = require "cjson"
 local report = require "eksegress.report"
 local doc_util = require "eksegress.report.doc"
 local R = require "helpers.reports"

@@ -171,7 +171,11 @@ function M.assert_summary(doc)
     by_account[c.account][c.egress_mode] = (by_account[c.account][c.egress_mode] or 0) + 1
     by_region[c.region] = by_region[c.region] or {}
     by_region[c.region][c.egress_mode] = (by_region[c.region][c.egress_mode] or 0) + 1
-    if c.compliant == true then compliant = compliant + 1 elseif c.compliant == false then noncompliant = noncompliant + 1 end
+    if c.compliant == true then
+      compliant = compliant + 1
+    elseif c.compliant == false then
+      noncompliant = noncompliant + 1
+    end
   end
   local s = doc.summary
   assert.are.equal(#doc.clusters, s.clusters)

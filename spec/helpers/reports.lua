@@ -119,18 +119,18 @@ local function md_cells(line)
     if v:match("^`") then
       -- Code spans, one per line of a multi-line value, joined by <br>: their
       -- content is literal, except GFM's "\|".
-      local lines, i = {}, 1
-      while i <= #v do
-        local fence = v:match("^`+", i)
+      local lines, at = {}, 1
+      while at <= #v do
+        local fence = v:match("^`+", at)
         assert(fence, "markdown: text outside a code span in a code cell: " .. v)
-        local close = v:find(fence, i + #fence, true)
+        local close = v:find(fence, at + #fence, true)
         while close and v:sub(close + #fence, close + #fence) == "`" do close = v:find(fence, close + 1, true) end
         assert(close, "markdown: an unclosed code span: " .. v)
-        lines[#lines + 1] = v:sub(i + #fence, close - 1):gsub("\\|", "|")
-        i = close + #fence
-        if i <= #v then
-          assert(v:sub(i, i + 3) == "<br>", "markdown: code spans not separated by <br>: " .. v)
-          i = i + 4
+        lines[#lines + 1] = v:sub(at + #fence, close - 1):gsub("\\|", "|")
+        at = close + #fence
+        if at <= #v then
+          assert(v:sub(at, at + 3) == "<br>", "markdown: code spans not separated by <br>: " .. v)
+          at = at + 4
         end
       end
       v = table.concat(lines, "\n")

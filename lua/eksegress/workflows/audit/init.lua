@@ -56,7 +56,8 @@ local function check_opts(opts)
       errors.misuse("audit.run: organization.role_name must be an IAM role name", 3)
     end
     local si = org.source_identity
-    if si ~= nil and si ~= false and (type(si) ~= "string" or #si < 2 or #si > 64 or not si:find("^[%w+=,.@_%-]+$")) then
+    if si ~= nil and si ~= false
+      and (type(si) ~= "string" or #si < 2 or #si > 64 or not si:find("^[%w+=,.@_%-]+$")) then
       errors.misuse("audit.run: organization.source_identity must be false or 2-64 characters of letters, "
         .. "digits and +=,.@_-", 3)
     end
