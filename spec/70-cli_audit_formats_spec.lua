@@ -90,13 +90,6 @@ local function count(t)
   return n
 end
 
-local function shell_accepts(script)
-  local path = R.write_temp(script)
-  local ok = os.execute("sh -n " .. path .. " 2>/dev/null")
-  os.remove(path)
-  return ok == true
-end
-
 -- The README's "Auditing a fleet" example: the command (continuation lines
 -- joined, the leading `eksegress` dropped), the output lines it shows and the
 -- exit status of its closing "# exit N" line.
@@ -285,7 +278,7 @@ describe("eksegress audit (process): formats on the sample fleet", function()
       else
         findings[k .. " " .. res.ruleId] = true
       end
-      if p.fix then assert.is_true(shell_accepts(p.fix), "sh -n refuses: " .. p.fix) end
+      if p.fix then assert.is_true(R.shell_accepts(p.fix), "sh -n refuses: " .. p.fix) end
     end
     local want_modes = {}
     for _, c in ipairs(doc.clusters) do if c.compliant == false then want_modes[cluster_key(c)] = true end end

@@ -165,29 +165,36 @@ function M.md_tables(text)
   return tables
 end
 
---- Parse XML or HTML with Python's parsers (spec/helpers/parse_markup.py).
-function M.parse(kind, text)
+-- Run spec/helpers/parse_markup.py on `text` (written to a temporary file,
+-- whose path `fmt` places among the arguments) and decode its JSON answer.
+local function parse_markup(fmt, what, text)
   local path = M.write_temp(text)
   local python = os.getenv("EKSEGRESS_PYTHON") or "python3"
-  local p = assert(io.popen(("%s spec/helpers/parse_markup.py %s %s 2>&1"):format(python, kind, path)))
+  local p = assert(io.popen(("%s spec/helpers/parse_markup.py %s 2>&1"):format(python, fmt:format(path))))
   local out = p:read("a")
   local ok = p:close()
   os.remove(path)
-  assert(ok, kind .. " does not parse: " .. out)
+  assert(ok, what .. " does not parse: " .. out)
   return cjson.decode(out)
+end
+
+--- Parse XML or HTML with Python's parsers (spec/helpers/parse_markup.py).
+function M.parse(kind, text)
+  return parse_markup(kind .. " %s", kind, text)
 end
 
 --- The text of every <td class="CLASS"> of an HTML page as a browser
 -- shows it (white space collapsed, <br> a line break): what a person copies.
 function M.rendered_cells(html, class)
-  local path = M.write_temp(html)
-  local python = os.getenv("EKSEGRESS_PYTHON") or "python3"
-  local p = assert(io.popen(("%s spec/helpers/parse_markup.py html-cells %s %s 2>&1"):format(python, path, class)))
-  local out = p:read("a")
-  local ok = p:close()
+  return parse_markup("html-cells %s " .. class, "html", html)
+end
+
+--- True when `sh -n` accepts the text as a script.
+function M.shell_accepts(script)
+  local path = M.write_temp(script)
+  local ok = os.execute("sh -n " .. path .. " 2>/dev/null")
   os.remove(path)
-  assert(ok, "html does not parse: " .. out)
-  return cjson.decode(out)
+  return ok == true
 end
 
 --- The child elements of a parsed XML element with a given tag.

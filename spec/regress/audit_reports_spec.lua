@@ -43,14 +43,6 @@ local function column(t, name)
   error("no column " .. name)
 end
 
--- True when `sh -n` accepts the text as a script.
-local function shell_accepts(script)
-  local path = R.write_temp(script)
-  local ok = os.execute("sh -n " .. path .. " 2>/dev/null")
-  os.remove(path)
-  return ok == true
-end
-
 describe("regression: multi-line fixes", function()
   it("regression: markdown keeps a two-command fix as two code spans, never one joined line (preflight)", function()
     local doc, r = preflight_doc()
@@ -117,7 +109,7 @@ describe("regression: fixes are commands a shell accepts", function()
       local fix = res.properties.fix
       if res.ruleId == "egress_mode_required" and fix then
         n = n + 1
-        assert.is_true(shell_accepts(fix), "sh -n refuses: " .. fix)
+        assert.is_true(R.shell_accepts(fix), "sh -n refuses: " .. fix)
         -- The switch goes through plan (preflight, review, guard), never a
         -- raw update-cluster-config.
         assert.matches("^eksegress plan ", fix)
