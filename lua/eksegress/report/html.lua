@@ -119,6 +119,23 @@ local function outcome(status)
     esc(st == "not_evaluated" and "not evaluated" or st))
 end
 
+-- The columns of a table of preflight results (items {account, region,
+-- cluster, result}): `before`, then the check, its outcome, severity and
+-- finding, then `after`. The audit's findings and the preflight's results
+-- share them.
+local function result_columns(before, after)
+  local cols = {}
+  for _, c in ipairs(before) do cols[#cols + 1] = c end
+  cols[#cols + 1] = { head = "Check", class = "mono", cell = function(f)
+    return ('<span title="%s">%s</span>'):format(esc(f.result.title), esc(f.result.id))
+  end }
+  cols[#cols + 1] = { head = "Status", cell = function(f) return outcome(f.result.status) end }
+  cols[#cols + 1] = { head = "Severity", cell = function(f) return esc(f.result.severity) end }
+  cols[#cols + 1] = { head = "Finding", cell = function(f) return esc(f.result.message) end }
+  for _, c in ipairs(after) do cols[#cols + 1] = c end
+  return cols
+end
+
 local function yes_no(v)
   if v == true then return '<span class="good">yes</span>' end
   if v == false then return '<span class="bad">no</span>' end
@@ -200,16 +217,9 @@ local function audit(out, doc)
     if #found == 0 then
       out[#out + 1] = '<p class="muted">Every check passed.</p>'
     else
-      data_table(out, {
+      data_table(out, result_columns({
         { head = "Cluster", cell = function(f) return esc(doc_util.where(f.account, f.region, f.cluster)) end },
-        { head = "Check", class = "mono", cell = function(f)
-            return ('<span title="%s">%s</span>'):format(esc(f.result.title), esc(f.result.id))
-          end },
-        { head = "Status", cell = function(f) return outcome(f.result.status) end },
-        { head = "Severity", cell = function(f) return esc(f.result.severity) end },
-        { head = "Finding", cell = function(f) return esc(f.result.message) end },
-        { head = "Fix", class = "fix", cell = fix_cell },
-      }, found)
+      }, { { head = "Fix", class = "fix", cell = fix_cell } }), found)
     end
     out[#out + 1] = "</section>"
   end
@@ -257,21 +267,16 @@ local function preflight(out, doc)
 
   out[#out + 1] = '<section id="results"><h2>Results</h2>'
   filter_controls(out, "cluster, check, status, resource…", #findings, "results")
-  data_table(out, {
+  data_table(out, result_columns({
     { head = "Account", class = "mono", cell = function(f) return esc(f.account) end },
     { head = "Region", class = "nowrap", cell = function(f) return esc(f.region) end },
     { head = "Cluster", cell = function(f) return esc(f.cluster) end },
-    { head = "Check", class = "mono", cell = function(f)
-        return ('<span title="%s">%s</span>'):format(esc(f.result.title), esc(f.result.id))
-      end },
-    { head = "Status", cell = function(f) return outcome(f.result.status) end },
-    { head = "Severity", cell = function(f) return esc(f.result.severity) end },
-    { head = "Finding", cell = function(f) return esc(f.result.message) end },
+  }, {
     { head = "Resources", class = "ids", cell = function(f)
         return esc(doc_util.join(f.result.resources, " "))
       end },
     { head = "Fix", class = "fix", cell = fix_cell },
-  }, findings, "report-table", "results")
+  }), findings, "report-table", "results")
   out[#out + 1] = "</section>"
   errors_section(out, errs)
 end

@@ -53,7 +53,13 @@ local function fix_cell(r)
   return text.is_null(r.fix) and "" or code(doc_util.str(r.fix))
 end
 
-local function tbl(out, headers, rows)
+-- A GitHub table, or the sentence `empty` (when given) where there are no rows.
+local function tbl(out, headers, rows, empty)
+  if empty and #rows == 0 then
+    out[#out + 1] = empty
+    out[#out + 1] = ""
+    return
+  end
   out[#out + 1] = "| " .. table.concat(headers, " | ") .. " |"
   local rule = {}
   for i = 1, #headers do rule[i] = "---" end
@@ -147,7 +153,7 @@ local function audit(doc, opts)
     end
     rows[#rows + 1] = r
   end
-  if #rows > 0 then tbl(out, headers, rows) else out[#out + 1] = "No clusters found."; out[#out + 1] = "" end
+  tbl(out, headers, rows, "No clusters found.")
 
   if with_preflight then
     -- What the preflight found, with the fixes: every result that did not pass.
@@ -162,12 +168,7 @@ local function audit(doc, opts)
     end
     out[#out + 1] = "## Preflight findings"
     out[#out + 1] = ""
-    if #found > 0 then
-      tbl(out, { "Cluster", "Check", "Status", "Severity", "Finding", "Fix" }, found)
-    else
-      out[#out + 1] = "Every check passed."
-      out[#out + 1] = ""
-    end
+    tbl(out, { "Cluster", "Check", "Status", "Severity", "Finding", "Fix" }, found, "Every check passed.")
   end
 
   local skipped = {}
@@ -197,12 +198,8 @@ local function preflight(doc, opts)
     rows[#rows + 1] = { M.escape(c.account), M.escape(c.region), M.escape(c.name), M.escape(c.vpc_id),
                         M.escape(doc_util.mode(c)), M.escape(c.blocking), M.escape(c.warnings) }
   end
-  if #rows > 0 then
-    tbl(out, { "Account", "Region", "Cluster", "VPC", "Egress mode", "Blocking", "Warnings" }, rows)
-  else
-    out[#out + 1] = "No clusters checked."
-    out[#out + 1] = ""
-  end
+  tbl(out, { "Account", "Region", "Cluster", "VPC", "Egress mode", "Blocking", "Warnings" }, rows,
+    "No clusters checked.")
   for _, c in ipairs(clusters) do
     out[#out + 1] = "## " .. M.escape(doc_util.where(c.account, c.region, c.name))
     out[#out + 1] = ""
@@ -211,12 +208,7 @@ local function preflight(doc, opts)
       results[#results + 1] = { M.escape(r.id), STATUS[r.status] or M.escape(r.status), M.escape(r.severity),
                                 M.escape(r.message), M.escape(doc_util.join(r.resources, " ")), fix_cell(r) }
     end
-    if #results > 0 then
-      tbl(out, { "Check", "Status", "Severity", "Finding", "Resources", "Fix" }, results)
-    else
-      out[#out + 1] = "No checks ran."
-      out[#out + 1] = ""
-    end
+    tbl(out, { "Check", "Status", "Severity", "Finding", "Resources", "Fix" }, results, "No checks ran.")
   end
   errors_section(out, doc_util.list(doc.errors))
   return out
