@@ -274,8 +274,8 @@ describe("report sarif", function()
     assert.are.equal("egress_mode_required", rule.id)
     assert.is_truthy(rule.help.text:find("permanent", 1, true))
     local first = sarif.runs[1].results[1]
-    assert.is_truthy(first.properties.fix:find("eksegress preflight --cluster checkout --region eu-west-1", 1, true))
-    assert.is_truthy(first.properties.fix:find("controlPlaneEgressMode=CUSTOMER_ROUTED", 1, true))
+    assert.are.equal("eksegress plan --region eu-west-1 --cluster checkout --out checkout.plan.json",
+      first.properties.fix)
     -- No switch back is ever suggested, nor one for a mode nobody documents.
     for _, res in ipairs(sarif.runs[1].results) do
       if res.ruleId == "egress_mode_required" and res.properties.egress_mode ~= "AWS_MANAGED" then

@@ -6,138 +6,33 @@
 -- network at all); the script also aborts and records any request.
 --
 -- Skips, with one message, only where Chromium is not installed.
-local cjson = require "cjson"
 local report = require "eksegress.report"
 local doc_util = require "eksegress.report.doc"
 local R = require "helpers.reports"
+local browser = require "helpers.browser"
 
-local CHROMIUM = os.getenv("CHROMIUM") or "/usr/bin/chromium"
-local have_chromium = os.execute("test -x " .. CHROMIUM)
+local natural_less, counts = browser.natural_less, browser.counts
 
--- The page sorts as people expect: numbers inside text by value
--- ("sg_egress_443" before "sg_egress_10250"), letters case-insensitively.
-local function natural_less(a, b)
-  local function parts(s)
-    local out = {}
-    for text, num in s:lower():gmatch("(%D*)(%d*)") do
-      if text ~= "" then out[#out + 1] = text end
-      if num ~= "" then out[#out + 1] = tonumber(num) end
-    end
-    return out
-  end
-  local pa, pb = parts(a), parts(b)
-  for i = 1, math.min(#pa, #pb) do
-    local x, y = pa[i], pb[i]
-    if x ~= y then
-      if type(x) == type(y) then return x < y end
-      return type(x) == "number"
-    end
-  end
-  return #pa < #pb
-end
-
-local function sorted_names(doc)
-  local names = {}
-  for i, c in ipairs(doc.clusters) do names[i] = c.name end
-  table.sort(names, natural_less)
-  return names
-end
-
-local function reversed(list)
-  local out = {}
-  for i = #list, 1, -1 do out[#out + 1] = list[i] end
-  return out
-end
-
--- JSON numbers come back as floats; compare {group: {category: n}} as text.
-local function counts(t)
-  local out = {}
-  for g, inner in pairs(t) do
-    out[g] = {}
-    for k, n in pairs(inner) do out[g][k] = R.str(n) end
-  end
-  return out
-end
-
-if not have_chromium then
+if not browser.available then
   describe("report html in Chromium", function()
-    pending("Chromium is not installed (" .. CHROMIUM .. "; apt-get install chromium): "
-      .. "the HTML report was not tested in a browser")
+    pending(browser.SKIP)
   end)
   return
 end
 
 describe("report html in Chromium", function()
   local dir
-  local isolate = os.execute("unshare -n true >/dev/null 2>&1") and "unshare -n " or ""
 
   setup(function() dir = R.temp_dir() end)
   teardown(function() R.remove_dir(dir) end)
 
-  -- Run the checker on an HTML text; returns its observations, exit status
-  -- and stderr.
-  local function check(name, html, args)
-    local path = dir .. "/" .. name
-    local f = assert(io.open(path, "wb"))
-    f:write(html)
-    f:close()
-    local errfile = path .. ".stderr"
-    -- `make asan` preloads the sanitizer runtime into this process; Node and
-    -- Chromium are not what it tests, so they run without it.
-    local p = assert(io.popen(("env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS %snode "
-      .. "tools/browser/check-report.js %s %s 2>%s"):format(isolate, args or "", path, errfile)))
-    local out = p:read("a")
-    local _, _, code = p:close()
-    local ef = io.open(errfile, "rb")
-    local err = ef and ef:read("a") or ""
-    if ef then ef:close() end
-    assert(code ~= 2, "check-report.js could not run: " .. err)
-    local ok, obs = pcall(cjson.decode, out)
-    assert(ok, "check-report.js printed no JSON: " .. out .. err)
-    return obs, code, err
-  end
-
-  local function clean(obs, code, err)
-    assert.are.same({}, obs.problems, err)
-    assert.are.equal(0, code, err)
-    assert.is_true(obs.ready)
-    assert.are.same({}, obs.requests)
-    assert.are.same({}, obs.page_errors)
-    assert.are.equal(cjson.null, obs.injected)
-  end
+  local function check(name, html, args) return browser.check(dir, name, html, args) end
+  local clean = browser.clean
 
   it("audit.json: charts, rows, sorting and filtering match the document", function()
     local doc = R.load("audit.json")
-    local obs, code, err = check("audit.html", report.render("audit", "html", doc),
-      "--sort Name --filter 'us-east-1 AWS_MANAGED'")
-    clean(obs, code, err)
-    assert.are.equal(#doc.clusters, obs.rows)
-    assert.are.equal(#doc.clusters, obs.total_rows)
-    assert.are.equal(("%d of %d clusters"):format(#doc.clusters, #doc.clusters), obs.row_count_text)
-
-    local by_account, by_region = obs.charts["chart-account"], obs.charts["chart-region"]
-    assert.is_true(by_account.drawn and by_region.drawn)
-    assert.are.same(counts(doc.summary.by_account), counts(by_account.bars))
-    assert.are.same(counts(doc.summary.by_region), counts(by_region.bars))
-    assert.are.same(counts{ all = doc.summary.by_mode }, counts{ all = by_account.legend })
-    assert.are.same(counts{ all = doc.summary.by_mode }, counts{ all = by_region.legend })
-
-    local names = {}
-    for i, c in ipairs(doc.clusters) do names[i] = c.name end
-    assert.are.same(names, obs.sort.before)
-    assert.are.same(sorted_names(doc), obs.sort.ascending)
-    assert.are_not.same(obs.sort.before, obs.sort.ascending, "the sample is already sorted: the test proves nothing")
-    assert.are.same(reversed(sorted_names(doc)), obs.sort.descending)
-    assert.are.same({ "ascending", "descending" }, obs.sort.aria)
-
-    local want = 0
-    for _, c in ipairs(doc.clusters) do
-      if c.region == "us-east-1" and c.egress_mode == "AWS_MANAGED" then want = want + 1 end
-    end
-    assert.is_true(want > 0 and want < #doc.clusters)
-    assert.are.equal(want, obs.filter.rows)
-    assert.are.equal(("%d of %d clusters"):format(want, #doc.clusters), obs.filter.row_count_text)
-    assert.are.equal(#doc.clusters, obs.filter.rows_after_clear)
+    browser.assert_audit_page(dir, "audit.html", doc, report.render("audit", "html", doc),
+      { region = "us-east-1", mode = "AWS_MANAGED" })
   end)
 
   it("preflight.json: the outcome chart and the result rows match the document", function()

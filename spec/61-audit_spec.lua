@@ -2,19 +2,10 @@
 -- or from profiles, every cluster exactly once or its target under errors.
 local simmod = require "helpers.sim"
 local audit = require "eksegress.workflows.audit"
+local ah = require "helpers.audit"
+local mh = require "helpers.migrate"
 
--- A factory over the simulator: every client shares one runtime.
-local function factory_for(sim, env_extra, opts)
-  local rt
-  return function(target)
-    local o = { profile = target.profile, credentials = target.credentials, runtime = rt,
-                env = sim:env(env_extra) }
-    for k, v in pairs(opts or {}) do o[k] = v end
-    local c, err = require("eksegress").client(o)
-    if c then rt = rt or c.runtime end
-    return c, err
-  end
-end
+local factory_for = mh.factory
 
 local function keyset(doc)
   local seen, dups = {}, {}
@@ -29,26 +20,8 @@ end
 -- Completeness: every cluster the simulator holds in the audited accounts is
 -- in the report exactly once, or its account, region or name is in errors.
 local function assert_complete(sim, doc, accounts)
-  local seen, dups = keyset(doc)
-  assert.are.same({}, dups)
-  local err_account, err_region, err_cluster = {}, {}, {}
-  for _, e in ipairs(doc.errors) do
-    if e.cluster then err_cluster[e.account .. "/" .. e.region .. "/" .. e.cluster] = true
-    elseif e.region then err_region[e.account .. "/" .. e.region] = true
-    elseif e.account then err_account[e.account] = true end
-  end
-  local state = sim:admin("GET", "/_sim/state")
-  local checked = 0
-  for _, c in ipairs(state.clusters) do
-    if accounts[c.account] then
-      local k = c.account .. "/" .. c.region .. "/" .. c.name
-      local covered = seen[k] or err_cluster[k] or err_region[c.account .. "/" .. c.region]
-        or err_account[c.account]
-      assert.is_truthy(covered, "cluster " .. k .. " is neither in the report nor under errors")
-      checked = checked + 1
-    end
-  end
-  return checked
+  local c = ah.assert_complete(sim, doc, accounts)
+  return c.listed + c.covered
 end
 
 describe("audit workflow", function()

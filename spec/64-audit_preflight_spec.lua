@@ -7,15 +7,7 @@ local audit = require "eksegress.workflows.audit"
 local checks = require "eksegress.workflows.preflight.checks"
 local report = require "eksegress.report"
 
-local function factory_for(sim)
-  local rt
-  return function(target)
-    local c, err = require("eksegress").client{ profile = target.profile, credentials = target.credentials,
-      runtime = rt, env = sim:env() }
-    if c then rt = rt or c.runtime end
-    return c, err
-  end
-end
+local factory_for = require("helpers.migrate").factory
 
 describe("audit --preflight", function()
   local sim

@@ -137,12 +137,14 @@ function M.stop(sim, dir)
 end
 
 --- A client factory over the simulator (every client shares one runtime),
--- as the CLI's context makes them.
-function M.factory(sim, env_extra)
+-- as the CLI's context makes them; `client_opts` are added to each client's
+-- options (e.g. max_attempts).
+function M.factory(sim, env_extra, client_opts)
   local rt
   return function(target)
-    local c, err = require("eksegress").client{ profile = target.profile, credentials = target.credentials,
-      runtime = rt, env = sim:env(env_extra) }
+    local o = { profile = target.profile, credentials = target.credentials, runtime = rt, env = sim:env(env_extra) }
+    for k, v in pairs(client_opts or {}) do o[k] = v end
+    local c, err = require("eksegress").client(o)
     if c then rt = rt or c.runtime end
     return c, err
   end

@@ -4,6 +4,9 @@ the report specs read the output back with a parser independent of the code
 that wrote it.
 
     parse_markup.py xml FILE    ElementTree: {tag, attrib, text, children}
+    parse_markup.py html-cells FILE CLASS
+                                the text of every <td class=CLASS> as a browser
+                                renders it: white space collapsed, <br> a newline
     parse_markup.py html FILE   html.parser: {scripts: [{attrs, text}],
                                 tables: {id-or-index: [[cell text, ...], ...]},
                                 elements: {tag: count},
@@ -14,6 +17,7 @@ that wrote it.
 Exit 1 (with the parser's message) when the file does not parse.
 """
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -75,6 +79,28 @@ class Tables(HTMLParser):
             self.cell += data
 
 
+class RenderedCells(HTMLParser):
+    def __init__(self, cls):
+        super().__init__(convert_charrefs=True)
+        self.cls, self.cells, self.cell = cls, [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "td" and self.cls in (dict(attrs).get("class") or "").split():
+            self.cell = []
+        elif tag == "br" and self.cell is not None:
+            self.cell.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self.cell is not None:
+            lines = [line.strip() for line in "".join(self.cell).split("\n")]
+            self.cells.append("\n".join(lines))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(re.sub(r"\s+", " ", data))
+
+
 def main(argv):
     kind, path = argv[1], argv[2]
     with open(path, "rb") as f:
@@ -82,6 +108,11 @@ def main(argv):
     try:
         if kind == "xml":
             out = element(ET.fromstring(data))
+        elif kind == "html-cells":
+            p = RenderedCells(argv[3])
+            p.feed(data.decode("utf-8"))
+            p.close()
+            out = p.cells
         else:
             p = Tables()
             p.feed(data.decode("utf-8"))

@@ -116,10 +116,24 @@ local function md_cells(line)
   end
   for k, v in ipairs(cells) do
     v = v:gsub("^ ", ""):gsub(" $", "")
-    local code = v:match("^(`+)")
-    if code and v:sub(-#code) == code then
-      -- A code span: its content is literal, except GFM's "\|".
-      v = v:sub(#code + 1, -#code - 1):gsub("\\|", "|")
+    if v:match("^`") then
+      -- Code spans, one per line of a multi-line value, joined by <br>: their
+      -- content is literal, except GFM's "\|".
+      local lines, at = {}, 1
+      while at <= #v do
+        local fence = v:match("^`+", at)
+        assert(fence, "markdown: text outside a code span in a code cell: " .. v)
+        local close = v:find(fence, at + #fence, true)
+        while close and v:sub(close + #fence, close + #fence) == "`" do close = v:find(fence, close + 1, true) end
+        assert(close, "markdown: an unclosed code span: " .. v)
+        lines[#lines + 1] = v:sub(at + #fence, close - 1):gsub("\\|", "|")
+        at = close + #fence
+        if at <= #v then
+          assert(v:sub(at, at + 3) == "<br>", "markdown: code spans not separated by <br>: " .. v)
+          at = at + 4
+        end
+      end
+      v = table.concat(lines, "\n")
     else
       v = v:gsub("\\(%p)", "%1")
     end
@@ -151,16 +165,36 @@ function M.md_tables(text)
   return tables
 end
 
---- Parse XML or HTML with Python's parsers (spec/helpers/parse_markup.py).
-function M.parse(kind, text)
+-- Run spec/helpers/parse_markup.py on `text` (written to a temporary file,
+-- whose path `fmt` places among the arguments) and decode its JSON answer.
+local function parse_markup(fmt, what, text)
   local path = M.write_temp(text)
   local python = os.getenv("EKSEGRESS_PYTHON") or "python3"
-  local p = assert(io.popen(("%s spec/helpers/parse_markup.py %s %s 2>&1"):format(python, kind, path)))
+  local p = assert(io.popen(("%s spec/helpers/parse_markup.py %s 2>&1"):format(python, fmt:format(path))))
   local out = p:read("a")
   local ok = p:close()
   os.remove(path)
-  assert(ok, kind .. " does not parse: " .. out)
+  assert(ok, what .. " does not parse: " .. out)
   return cjson.decode(out)
+end
+
+--- Parse XML or HTML with Python's parsers (spec/helpers/parse_markup.py).
+function M.parse(kind, text)
+  return parse_markup(kind .. " %s", kind, text)
+end
+
+--- The text of every <td class="CLASS"> of an HTML page as a browser
+-- shows it (white space collapsed, <br> a line break): what a person copies.
+function M.rendered_cells(html, class)
+  return parse_markup("html-cells %s " .. class, "html", html)
+end
+
+--- True when `sh -n` accepts the text as a script.
+function M.shell_accepts(script)
+  local path = M.write_temp(script)
+  local ok = os.execute("sh -n " .. path .. " 2>/dev/null")
+  os.remove(path)
+  return ok == true
 end
 
 --- The child elements of a parsed XML element with a given tag.

@@ -40,6 +40,24 @@ function M.join(v, sep)
   return table.concat(parts, sep)
 end
 
+--- The lines of a value's text (a fix may be several commands, one per
+-- line); empty lines are dropped.
+function M.lines(v)
+  local out = {}
+  for line in (M.str(v) .. "\n"):gmatch("([^\r\n]*)\r?\n") do
+    if line:find("%S") then out[#out + 1] = line end
+  end
+  return out
+end
+
+--- A word for a POSIX shell: as it is when it holds nothing a shell acts
+-- on, else in single quotes.
+function M.shell_word(v)
+  local s = M.str(v)
+  if s:find("^[%w_.:/=,@+%-]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
 --- A cluster's egress mode as the report shows it: the value verbatim, or
 -- UNKNOWN when it is missing (never assumed to be a known mode).
 function M.mode(c)

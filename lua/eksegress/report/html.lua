@@ -101,6 +101,41 @@ local function errors_section(out, errs)
   out[#out + 1] = "</section>"
 end
 
+-- A fix of several commands shows one command per line (a line break
+-- inside one <code> would render as a space, and a copied fix would join
+-- two commands into one).
+local function fix_cell(f)
+  if text.is_null(f.result.fix) then return "" end
+  local lines = {}
+  for i, line in ipairs(doc_util.lines(f.result.fix)) do lines[i] = "<code>" .. esc(line) .. "</code>" end
+  return table.concat(lines, "<br>")
+end
+
+local OUTCOME_CLASS = { pass = "good", fail = "bad", not_evaluated = "muted" }
+
+local function outcome(status)
+  local st = doc_util.str(status)
+  return ('<span class="%s">%s</span>'):format(OUTCOME_CLASS[st] or "warn",
+    esc(st == "not_evaluated" and "not evaluated" or st))
+end
+
+-- The columns of a table of preflight results (items {account, region,
+-- cluster, result}): `before`, then the check, its outcome, severity and
+-- finding, then `after`. The audit's findings and the preflight's results
+-- share them.
+local function result_columns(before, after)
+  local cols = {}
+  for _, c in ipairs(before) do cols[#cols + 1] = c end
+  cols[#cols + 1] = { head = "Check", class = "mono", cell = function(f)
+    return ('<span title="%s">%s</span>'):format(esc(f.result.title), esc(f.result.id))
+  end }
+  cols[#cols + 1] = { head = "Status", cell = function(f) return outcome(f.result.status) end }
+  cols[#cols + 1] = { head = "Severity", cell = function(f) return esc(f.result.severity) end }
+  cols[#cols + 1] = { head = "Finding", cell = function(f) return esc(f.result.message) end }
+  for _, c in ipairs(after) do cols[#cols + 1] = c end
+  return cols
+end
+
 local function yes_no(v)
   if v == true then return '<span class="good">yes</span>' end
   if v == false then return '<span class="bad">no</span>' end
@@ -172,6 +207,23 @@ local function audit(out, doc)
   data_table(out, columns, clusters, "report-table", "clusters")
   out[#out + 1] = "</section>"
 
+  if with_preflight then
+    -- What the preflight found, with the fixes: every result that did not pass.
+    local found = {}
+    for _, f in ipairs(doc_util.findings(doc)) do
+      if f.result.status ~= "pass" then found[#found + 1] = f end
+    end
+    out[#out + 1] = ('<section id="findings"><h2>Preflight findings (%d)</h2>'):format(#found)
+    if #found == 0 then
+      out[#out + 1] = '<p class="muted">Every check passed.</p>'
+    else
+      data_table(out, result_columns({
+        { head = "Cluster", cell = function(f) return esc(doc_util.where(f.account, f.region, f.cluster)) end },
+      }, { { head = "Fix", class = "fix", cell = fix_cell } }), found)
+    end
+    out[#out + 1] = "</section>"
+  end
+
   local skipped = {}
   for _, a in ipairs(doc_util.list(doc.accounts)) do
     if a.outcome ~= "audited" then skipped[#skipped + 1] = a end
@@ -192,7 +244,6 @@ local function audit(out, doc)
   errors_section(out, errs)
 end
 
-local OUTCOME_CLASS = { pass = "good", fail = "bad", not_evaluated = "muted" }
 
 local function preflight(out, doc)
   local clusters = doc_util.list(doc.clusters)
@@ -216,28 +267,16 @@ local function preflight(out, doc)
 
   out[#out + 1] = '<section id="results"><h2>Results</h2>'
   filter_controls(out, "cluster, check, status, resource…", #findings, "results")
-  data_table(out, {
+  data_table(out, result_columns({
     { head = "Account", class = "mono", cell = function(f) return esc(f.account) end },
     { head = "Region", class = "nowrap", cell = function(f) return esc(f.region) end },
     { head = "Cluster", cell = function(f) return esc(f.cluster) end },
-    { head = "Check", class = "mono", cell = function(f)
-        return ('<span title="%s">%s</span>'):format(esc(f.result.title), esc(f.result.id))
-      end },
-    { head = "Status", cell = function(f)
-        local st = doc_util.str(f.result.status)
-        return ('<span class="%s">%s</span>'):format(OUTCOME_CLASS[st] or "warn",
-          esc(st == "not_evaluated" and "not evaluated" or st))
-      end },
-    { head = "Severity", cell = function(f) return esc(f.result.severity) end },
-    { head = "Finding", cell = function(f) return esc(f.result.message) end },
+  }, {
     { head = "Resources", class = "ids", cell = function(f)
         return esc(doc_util.join(f.result.resources, " "))
       end },
-    { head = "Fix", class = "fix", cell = function(f)
-        if text.is_null(f.result.fix) then return "" end
-        return "<code>" .. esc(f.result.fix) .. "</code>"
-      end },
-  }, findings, "report-table", "results")
+    { head = "Fix", class = "fix", cell = fix_cell },
+  }), findings, "report-table", "results")
   out[#out + 1] = "</section>"
   errors_section(out, errs)
 end

@@ -31,7 +31,7 @@ for i, k in ipairs(KEY_ORDER) do RANK[k] = i end
 M.KEY_ORDER = KEY_ORDER
 
 local ARRAY_KEYS = { clusters = true, accounts = true, errors = true, results = true,
-                     resources = true, regions = true }
+                     resources = true, regions = true, regions_not_enabled = true }
 
 local cjson_ok, cjson = pcall(require, "cjson")
 local NULL = cjson_ok and cjson.null or nil

@@ -7,7 +7,9 @@
 -- value reads back exactly and never turns into a link, markup or a column
 -- break; line breaks inside a value become spaces. Fix commands go in code
 -- spans whose fence is longer than any run of backticks inside them, with
--- "|" escaped (GFM splits cells there even inside code).
+-- "|" escaped (GFM splits cells there even inside code); a fix of several
+-- commands gets one code span per line, joined by <br> (a table cell cannot
+-- hold a line break), so no two commands are ever joined into one line.
 --
 -- Option: title (the heading; default "eksegress audit" / "eksegress
 -- preflight").
@@ -27,7 +29,7 @@ function M.escape(v)
   end))
 end
 
-local function code(s)
+local function code_span(s)
   s = text.safe(s, true)
   local longest = 0
   for run in s:gmatch("`+") do longest = math.max(longest, #run) end
@@ -39,7 +41,25 @@ local function code(s)
   return fence .. s:gsub("|", "\\|") .. fence
 end
 
-local function tbl(out, headers, rows)
+local function code(s)
+  local spans = {}
+  for i, line in ipairs(doc_util.lines(s)) do spans[i] = code_span(line) end
+  return table.concat(spans, "<br>")
+end
+
+local STATUS = { pass = "pass", fail = "**fail**", not_evaluated = "not evaluated" }
+
+local function fix_cell(r)
+  return text.is_null(r.fix) and "" or code(doc_util.str(r.fix))
+end
+
+-- A GitHub table, or the sentence `empty` (when given) where there are no rows.
+local function tbl(out, headers, rows, empty)
+  if empty and #rows == 0 then
+    out[#out + 1] = empty
+    out[#out + 1] = ""
+    return
+  end
   out[#out + 1] = "| " .. table.concat(headers, " | ") .. " |"
   local rule = {}
   for i = 1, #headers do rule[i] = "---" end
@@ -133,7 +153,23 @@ local function audit(doc, opts)
     end
     rows[#rows + 1] = r
   end
-  if #rows > 0 then tbl(out, headers, rows) else out[#out + 1] = "No clusters found."; out[#out + 1] = "" end
+  tbl(out, headers, rows, "No clusters found.")
+
+  if with_preflight then
+    -- What the preflight found, with the fixes: every result that did not pass.
+    local found = {}
+    for _, f in ipairs(doc_util.findings(doc)) do
+      local r = f.result
+      if r.status ~= "pass" then
+        found[#found + 1] = { M.escape(doc_util.where(f.account, f.region, f.cluster)), M.escape(r.id),
+                              STATUS[r.status] or M.escape(r.status), M.escape(r.severity), M.escape(r.message),
+                              fix_cell(r) }
+      end
+    end
+    out[#out + 1] = "## Preflight findings"
+    out[#out + 1] = ""
+    tbl(out, { "Cluster", "Check", "Status", "Severity", "Finding", "Fix" }, found, "Every check passed.")
+  end
 
   local skipped = {}
   for _, a in ipairs(doc_util.list(doc.accounts)) do
@@ -151,8 +187,6 @@ local function audit(doc, opts)
   return out
 end
 
-local STATUS = { pass = "pass", fail = "**fail**", not_evaluated = "not evaluated" }
-
 local function preflight(doc, opts)
   local out = {}
   header(out, opts, "eksegress preflight", doc)
@@ -164,27 +198,17 @@ local function preflight(doc, opts)
     rows[#rows + 1] = { M.escape(c.account), M.escape(c.region), M.escape(c.name), M.escape(c.vpc_id),
                         M.escape(doc_util.mode(c)), M.escape(c.blocking), M.escape(c.warnings) }
   end
-  if #rows > 0 then
-    tbl(out, { "Account", "Region", "Cluster", "VPC", "Egress mode", "Blocking", "Warnings" }, rows)
-  else
-    out[#out + 1] = "No clusters checked."
-    out[#out + 1] = ""
-  end
+  tbl(out, { "Account", "Region", "Cluster", "VPC", "Egress mode", "Blocking", "Warnings" }, rows,
+    "No clusters checked.")
   for _, c in ipairs(clusters) do
     out[#out + 1] = "## " .. M.escape(doc_util.where(c.account, c.region, c.name))
     out[#out + 1] = ""
     local results = {}
     for _, r in ipairs(doc_util.list(c.results)) do
       results[#results + 1] = { M.escape(r.id), STATUS[r.status] or M.escape(r.status), M.escape(r.severity),
-                                M.escape(r.message), M.escape(doc_util.join(r.resources, " ")),
-                                text.is_null(r.fix) and "" or code(doc_util.str(r.fix)) }
+                                M.escape(r.message), M.escape(doc_util.join(r.resources, " ")), fix_cell(r) }
     end
-    if #results > 0 then
-      tbl(out, { "Check", "Status", "Severity", "Finding", "Resources", "Fix" }, results)
-    else
-      out[#out + 1] = "No checks ran."
-      out[#out + 1] = ""
-    end
+    tbl(out, { "Check", "Status", "Severity", "Finding", "Resources", "Fix" }, results, "No checks ran.")
   end
   errors_section(out, doc_util.list(doc.errors))
   return out

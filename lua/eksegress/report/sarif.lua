@@ -74,11 +74,12 @@ local function mode_rule(required)
     shortDescription = { text = "The cluster's control plane egress mode is the required one" },
     fullDescription = { text = ("Every audited cluster must run control plane egress mode %s "
       .. "(resourcesVpcConfig.controlPlaneEgressMode)."):format(required) },
-    help = { text = "Check the cluster with `eksegress preflight --cluster NAME --region REGION` and fix its "
-      .. "blocking findings first. Switching AWS_MANAGED to CUSTOMER_ROUTED is permanent: it cannot be "
-      .. "switched back. The result's fix property holds the command for that cluster; a cluster already "
-      .. "CUSTOMER_ROUTED cannot return to AWS_MANAGED, and a mode that is UNKNOWN or undocumented needs a "
-      .. "person to look at it." },
+    help = { text = "Plan the switch with `eksegress plan --region REGION --cluster NAME --out PLAN.json`: it "
+      .. "runs the network preflight (fix its blocking findings first) and writes a plan to review; then run "
+      .. "the `eksegress apply` command it prints. Switching AWS_MANAGED to CUSTOMER_ROUTED is permanent: it "
+      .. "cannot be switched back. The result's fix property holds the plan command for that cluster; a "
+      .. "cluster already CUSTOMER_ROUTED cannot return to AWS_MANAGED, and a mode that is UNKNOWN or "
+      .. "undocumented needs a person to look at it." },
     defaultConfiguration = { level = "error" },
     properties = { severity = "blocking" },
   }
@@ -127,12 +128,16 @@ local function mode_result(c, required, rules)
   local where = doc_util.where(c.account, c.region, c.name)
   local fix
   if required == "CUSTOMER_ROUTED" and mode == "AWS_MANAGED" then
-    fix = ("eksegress preflight --cluster %s --region %s; then, once it is clean (permanent): aws eks "
-      .. "update-cluster-config --region %s --name %s --resources-vpc-config controlPlaneEgressMode=CUSTOMER_ROUTED")
-      :format(str(c.name), str(c.region), str(c.region), str(c.name))
+    -- One command a shell accepts: the plan runs the preflight and prints the
+    -- apply command to review and run; the switch itself goes through the guard.
+    fix = ("eksegress plan --region %s --cluster %s --out %s"):format(doc_util.shell_word(c.region),
+      doc_util.shell_word(c.name), doc_util.shell_word(str(c.name) .. ".plan.json"))
   end
   local msg = ("%s runs egress mode %s; %s is required."):format(where, str(mode), required)
-  if fix then msg = msg .. "\nFix: " .. fix end
+  if fix then
+    msg = msg .. "\nFix: " .. fix .. "\nthen review the plan and run the eksegress apply command it prints "
+      .. "(the switch is permanent)."
+  end
   return {
     ruleId = M.MODE_RULE, ruleIndex = rules.index(M.MODE_RULE), kind = "fail", level = "error",
     message = { text = msg },

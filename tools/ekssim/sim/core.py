@@ -37,9 +37,11 @@ _AUTH_QUERY = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expir
 
 
 class Principal(object):
-    __slots__ = ("account", "arn", "user_id", "kind", "name", "role_name", "role_arn", "session_name", "deny")
+    __slots__ = ("account", "arn", "user_id", "kind", "name", "role_name", "role_arn", "session_name", "deny",
+                 "source_identity")
 
-    def __init__(self, account, arn, user_id, kind, name=None, role_name=None, session_name=None, deny=()):
+    def __init__(self, account, arn, user_id, kind, name=None, role_name=None, session_name=None, deny=(),
+                 source_identity=None):
         self.account = account
         self.arn = arn
         self.user_id = user_id
@@ -49,6 +51,8 @@ class Principal(object):
         self.role_arn = "arn:aws:iam::%s:role/%s" % (account, role_name) if role_name else None
         self.session_name = session_name
         self.deny = list(deny)
+        # AssumeRole's SourceIdentity: logged with every request of the session, as CloudTrail does.
+        self.source_identity = source_identity
 
 
 class Credential(object):
@@ -67,12 +71,12 @@ class Credential(object):
         return {"access_key": self.access_key, "secret": self.secret, "token": self.token,
                 "expiration": self.expiration, "source": self.source, "account": p.account, "arn": p.arn,
                 "user_id": p.user_id, "kind": p.kind, "name": p.name, "role_name": p.role_name,
-                "session_name": p.session_name, "deny": p.deny}
+                "session_name": p.session_name, "deny": p.deny, "source_identity": p.source_identity}
 
     @classmethod
     def from_json(cls, d):
         p = Principal(d["account"], d["arn"], d["user_id"], d["kind"], d.get("name"), d.get("role_name"),
-                      d.get("session_name"), d.get("deny", []))
+                      d.get("session_name"), d.get("deny", []), d.get("source_identity"))
         return cls(d["access_key"], d["secret"], p, d.get("token"), d.get("expiration"), d.get("source"))
 
 
@@ -125,7 +129,7 @@ def new_request_id():
 
 
 LOG_FIELDS = ("seq", "time", "account", "region", "service", "operation", "cluster", "status", "error", "fault",
-              "principal", "request_id")
+              "principal", "request_id", "source_identity")
 
 
 class RequestLog(object):
@@ -137,11 +141,12 @@ class RequestLog(object):
         self.mutations = []
         self.lock = threading.Lock()
 
-    def add(self, t0, account, region, service, op, cluster, status, error, fault, principal, request_id):
+    def add(self, t0, account, region, service, op, cluster, status, error, fault, principal, request_id,
+            source_identity=None):
         with self.lock:
             self.seq += 1
             self.entries.append((self.seq, t0, account, region, service, op, cluster, status, error, fault,
-                                 principal, request_id))
+                                 principal, request_id, source_identity))
             return self.seq
 
     def mutation(self, entry):
@@ -266,7 +271,7 @@ class Simulator(object):
         return c
 
     def issue_session(self, account, kind, role_name=None, session_name=None, duration=3600, deny=(),
-                      source=None, user=None):
+                      source=None, user=None, source_identity=None):
         akid, secret, token = sts.new_key_material()
         if kind == "user-session":
             p = Principal(account, user.arn, user.user_id, "user-session", name=user.name, deny=user.deny)
@@ -274,7 +279,7 @@ class Simulator(object):
             role_arn = "arn:aws:iam::%s:role/%s" % (account, role_name)
             p = Principal(account, "arn:aws:sts::%s:assumed-role/%s/%s" % (account, role_name, session_name),
                           "%s:%s" % (sts.role_id(role_arn), session_name), "assumed-role", role_name=role_name,
-                          session_name=session_name, deny=deny)
+                          session_name=session_name, deny=deny, source_identity=source_identity)
         cred = Credential(akid, secret, p, token, self.now() + duration, source)
         with self.lock:
             self.sessions[akid] = cred
@@ -637,8 +642,9 @@ class Simulator(object):
 
     def _log(self, ctx, resp):
         principal = ctx.principal.arn if ctx.principal else None
+        source_identity = ctx.principal.source_identity if ctx.principal else None
         self.log.add(ctx.t0, ctx.account, ctx.region, ctx.service, ctx.op, ctx.cluster, resp.status, ctx.error,
-                     ctx.fault, principal, ctx.request_id)
+                     ctx.fault, principal, ctx.request_id, source_identity)
         if ctx.service == "eks" and ctx.op in eks.MUTATING and ctx.account:
             m = ctx.mutation or {}
             accepted = bool(ctx.mutation) and ctx.error is None

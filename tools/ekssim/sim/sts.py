@@ -127,9 +127,11 @@ class StsService(object):
             raise denied
         chained = caller.kind == "assumed-role"
         dur = self._duration(ctx, 3600, role.get("max_session_duration", 3600), chained)
+        # A source identity, once set, persists across chained sessions (IAM user guide).
+        source_identity = ctx.params.get("SourceIdentity") or caller.source_identity
         cred = self.sim.issue_session(acct, "assumed-role", role_name=name, session_name=sess,
                                       duration=dur, deny=role.get("deny_actions", []),
-                                      source=caller.arn)
+                                      source=caller.arn, source_identity=source_identity)
         res = {"Credentials": self._creds_xml(cred),
                "AssumedRoleUser": {"AssumedRoleId": cred.principal.user_id, "Arn": cred.principal.arn}}
         if ctx.params.get("SourceIdentity"):

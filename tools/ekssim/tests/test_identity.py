@@ -266,3 +266,28 @@ def t_org_state():
                 eq((r.status, r.xml_code()), (403, "AccessDenied"), "an ACTIVE account without the role")
         finally:
             s.stop()
+
+
+@T("sts: AssumeRole's SourceIdentity is logged with every request of the session and of chained sessions")
+def t_source_identity_logged():
+    from harness import Server
+    s = Server("--time-scale", "0")
+    try:
+        c = Client(s.port)
+        r = _assume(c, "arn:aws:iam::444455556666:role/EksAuditRole", "eksegress-audit", SourceIdentity="alice")
+        eq(r.status, 200, r.text)
+        cr, res = _creds(r)
+        eq(res.get("SourceIdentity"), "alice", "echoed")
+        member = Client(s.port, cr)
+        eq(member.eks("GET", "/clusters").status, 200, "list")
+        chained, _ = _creds(_assume(member, "arn:aws:iam::444455556666:role/EksEgressAdmin", "next"))
+        eq(Client(s.port, chained).eks("GET", "/clusters").status, 200, "chained list")
+        plain, _ = _creds(_assume(c, "arn:aws:iam::444455556666:role/EksAuditRole", "plain"))
+        eq(Client(s.port, plain).eks("GET", "/clusters").status, 200, "list without a source identity")
+        seen = [(q["principal"], q["source_identity"]) for q in s.admin("GET", "/_sim/log")["requests"]
+                if q["operation"] == "ListClusters"]
+        eq(seen, [("arn:aws:sts::444455556666:assumed-role/EksAuditRole/eksegress-audit", "alice"),
+                  ("arn:aws:sts::444455556666:assumed-role/EksEgressAdmin/next", "alice"),
+                  ("arn:aws:sts::444455556666:assumed-role/EksAuditRole/plain", None)], "log")
+    finally:
+        s.stop()

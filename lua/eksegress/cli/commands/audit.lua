@@ -1,5 +1,6 @@
 --- eksegress audit: every cluster's egress mode across accounts and regions.
-local audit = require "eksegress.workflows.audit"
+local lazy = require "eksegress.cli.lazy"
+local audit = lazy(function() return require "eksegress.workflows.audit" end)
 local exit = require "eksegress.cli.exit"
 local args_util = require "eksegress.cli.args"
 
@@ -9,12 +10,16 @@ local M = {
   description = "List every EKS cluster of the caller's account (or of several profiles, or of every "
     .. "account of the organization through a role) in the given regions, with its egress mode, and "
     .. "check it against a required mode. Clusters are read concurrently over one connection pool; "
-    .. "every cluster appears exactly once, or its account/region is listed under errors.",
+    .. "every cluster appears exactly once, or its account/region is listed under errors. Exit 0: every "
+    .. "target read and every cluster compliant; 1: a cluster is not compliant or has a blocking preflight "
+    .. "finding; 2: a target could not be read (2 wins over 1: a report with gaps cannot say the fleet "
+    .. "complies); 130: interrupted (the report lists the targets not read).",
   examples = {
     "eksegress audit --regions all",
     "eksegress audit --regions us-east-1,eu-west-1 --require CUSTOMER_ROUTED --output table",
     "eksegress audit --profile prod --profile dev --regions all --export audit.html --export audit.sarif",
     "eksegress audit --organization --role-name OrganizationAccountAccessRole --regions all --require CUSTOMER_ROUTED",
+    "eksegress audit --organization --role-name EksAuditRole --exclude-accounts 123456789012 --no-source-identity",
     "eksegress audit --regions all --preflight --export fleet-preflight.sarif",
   },
   outputs = { "table", "json", "csv", "markdown" },
@@ -33,9 +38,28 @@ function M.configure(c)
   c:option("--role-name", "With --organization: the role to assume in each member account.")
   c:option("--accounts", "With --organization: only these account ids (comma-separated).")
   c:option("--exclude-accounts", "With --organization: skip these account ids (comma-separated).")
+  c:option("--source-identity", "With --organization: the source identity of each AssumeRole (default: "
+    .. "the caller's user or session name). The member roles' trust policies must allow sts:SetSourceIdentity.")
+  c:flag("--no-source-identity", "With --organization: assume the roles without a source identity (for "
+    .. "trust policies that do not allow sts:SetSourceIdentity).")
   c:option("--concurrency", "Requests in flight at once (default 32).")
   c:flag("--preflight", "Also run the network preflight on every cluster (its blocking findings and warnings "
     .. "per cluster; exit 1 when any cluster has a blocking finding). A VPC's reads are shared by its clusters.")
+end
+
+-- What to do about an account whose role could not be assumed: the generic
+-- AccessDenied hint ("grant the permission") misleads when the role is
+-- missing or does not trust the caller.
+local function with_hint(e, org)
+  if not (org and e.target == "account" and (e.code == "AccessDenied" or e.code == "AccessDeniedException")) then
+    return e
+  end
+  local copy = {}
+  for k, v in pairs(e) do copy[k] = v end
+  copy.hint = ("check that role %s exists in account %s and trusts the caller%s"):format(org.role_name,
+    tostring(e.account), org.source_identity ~= false
+      and ", and that its trust policy allows sts:SetSourceIdentity (or pass --no-source-identity)" or "")
+  return copy
 end
 
 local PHASES = { accounts = "accounts", regions = "regions", list = "listing clusters",
@@ -50,18 +74,32 @@ function M.run(ctx, a)
   if err then return args_util.usage(err) end
   if a.organization then
     if not a.role_name then return args_util.usage("--organization needs --role-name") end
+    if not a.role_name:find("^[%w+=,.@_%-]+$") or #a.role_name > 64 then
+      return args_util.usage(("--role-name %q is not an IAM role name"):format(a.role_name))
+    end
     if #a.profiles > 1 then return args_util.usage("--organization reads accounts through one --profile") end
     local accounts, exclude
     accounts, err = args_util.account_list("--accounts", a.accounts)
     if err then return args_util.usage(err) end
     exclude, err = args_util.account_list("--exclude-accounts", a.exclude_accounts)
     if err then return args_util.usage(err) end
-    opts.organization = { role_name = a.role_name, accounts = accounts, exclude_accounts = exclude }
-  elseif a.role_name or a.accounts or a.exclude_accounts then
-    return args_util.usage("--role-name, --accounts and --exclude-accounts go with --organization")
+    local si = a.source_identity
+    if si and a.no_source_identity then
+      return args_util.usage("give --source-identity or --no-source-identity, not both")
+    end
+    if si and (#si < 2 or #si > 64 or not si:find("^[%w+=,.@_%-]+$")) then
+      return args_util.usage(("--source-identity %q must be 2-64 characters of letters, digits and +=,.@_-")
+        :format(si))
+    end
+    if a.no_source_identity then si = false end
+    opts.organization = { role_name = a.role_name, accounts = accounts, exclude_accounts = exclude,
+                          source_identity = si }
+  elseif a.role_name or a.accounts or a.exclude_accounts or a.source_identity or a.no_source_identity then
+    return args_util.usage("--role-name, --accounts, --exclude-accounts and --source-identity go with --organization")
   elseif #a.profiles > 1 then
     opts.profiles = a.profiles
   end
+  opts.interrupted = function() return ctx:interrupted() end
   opts.on_event = function(ev)
     if ev.type == "progress" then
       ctx.out:status(("audit: %s %d/%d%s"):format(PHASES[ev.phase] or ev.phase, ev.done, ev.total,
@@ -75,7 +113,7 @@ function M.run(ctx, a)
     local where = e.cluster and ("cluster " .. e.cluster .. " in " .. e.account .. "/" .. e.region)
       or e.region and ("account " .. e.account .. " region " .. e.region)
       or e.account and ("account " .. e.account) or e.profile and ("profile " .. e.profile)
-    ctx:fail("audit", e, where)
+    ctx:fail("audit", with_hint(e, opts.organization), where)
   end
   local ok, werr = ctx:emit("audit", doc)
   if not ok then

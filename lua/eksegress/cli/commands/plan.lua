@@ -31,16 +31,28 @@ function M.configure(c)
   c:option("--concurrency", "Clusters read at once (default 16).")
 end
 
+-- How apply reaches each account an audit read: the same profile or role.
+-- The audit's session name and source identity describe its own sessions
+-- (eksegress-audit, whoever ran the audit); apply opens its own sessions
+-- (eksegress-migrate), as whoever applies the plan.
+local function access_by_account(accounts)
+  local access = {}
+  for _, acc in ipairs(type(accounts) == "table" and accounts or {}) do
+    local from = type(acc) == "table" and acc.access
+    if type(from) == "table" and acc.id then
+      access[acc.id] = { profile = from.profile, role_arn = from.role_arn, via_profile = from.via_profile }
+    end
+  end
+  return access
+end
+
 local function targets_from_report(path)
   local doc, err = files.read_json(path, "audit report")
   if not doc then return nil, err end
   if doc.schema ~= audit.report.SCHEMA or type(doc.clusters) ~= "table" then
     return nil, ("%s is not an eksegress audit report (schema %s)"):format(path, audit.report.SCHEMA)
   end
-  local access = {}
-  for _, a in ipairs(doc.accounts or {}) do
-    if type(a) == "table" and a.id then access[a.id] = a.access end
-  end
+  local access = access_by_account(doc.accounts)
   local targets = {}
   targets.unread = type(doc.errors) == "table" and #doc.errors or 0
   for _, c in ipairs(doc.clusters) do
@@ -90,8 +102,7 @@ function M.run(ctx, a)
     if not doc then return ctx:fail("plan", aerr) end
     for _, e in ipairs(doc.errors) do ctx:fail("plan", e, "audit") end
     local t = {}
-    local access = {}
-    for _, acc in ipairs(doc.accounts) do if acc.id then access[acc.id] = acc.access end end
+    local access = access_by_account(doc.accounts)
     for _, c in ipairs(doc.clusters) do
       if not c.compliant then
         t[#t + 1] = { account = c.account, region = c.region, name = c.name, access = access[c.account] }

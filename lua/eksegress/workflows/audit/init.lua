@@ -55,6 +55,12 @@ local function check_opts(opts)
     if type(org) ~= "table" or type(org.role_name) ~= "string" or not org.role_name:find("^[%w+=,.@_%-/]+$") then
       errors.misuse("audit.run: organization.role_name must be an IAM role name", 3)
     end
+    local si = org.source_identity
+    if si ~= nil and si ~= false
+      and (type(si) ~= "string" or #si < 2 or #si > 64 or not si:find("^[%w+=,.@_%-]+$")) then
+      errors.misuse("audit.run: organization.source_identity must be false or 2-64 characters of letters, "
+        .. "digits and +=,.@_-", 3)
+    end
     for _, key in ipairs{ "accounts", "exclude_accounts" } do
       for _, id in ipairs(org[key] or {}) do
         if type(id) ~= "string" or not id:find(ACCOUNT_ID) then
@@ -69,26 +75,26 @@ local function check_opts(opts)
   if opts.preflight ~= nil and type(opts.preflight) ~= "boolean" then
     errors.misuse("audit.run: preflight must be a boolean", 3)
   end
-end
-
-local function err_entry(fields, err)
-  local e = {}
-  for k, v in pairs(fields) do e[k] = v end
-  if type(err) == "table" then
-    e.code, e.message = err.code or "Error", tostring(err.message)
-    e.status, e.request_id = err.status, err.request_id
-  else
-    e.code, e.message = "Error", tostring(err)
+  if opts.interrupted ~= nil and type(opts.interrupted) ~= "function" then
+    errors.misuse("audit.run: interrupted must be a function", 3)
   end
-  return e
 end
 
--- Run fn over items with progress events for one phase.
+local err_entry = targets.error_entry
+
+-- Run fn over items with progress events for one phase. Once the caller
+-- says it was interrupted, items not yet started fail with Interrupted (so
+-- they are listed under errors like any other target not read).
 local function phase(ctx, name, items, fn)
   local total, done, failed = #items, 0, 0
   ctx.emit{ type = "phase", phase = name, total = total }
   local results, errs = parallel(items, function(item, i)
-    local v, err = fn(item, i)
+    local v, err
+    if ctx.interrupted() then
+      err = errors.new("Interrupted", "not read: the audit was interrupted")
+    else
+      v, err = fn(item, i)
+    end
     done = done + 1
     if v == nil then failed = failed + 1 end
     ctx.emit{ type = "progress", phase = name, done = done, total = total, failed = failed }
@@ -105,7 +111,9 @@ end
 --   preflight (true: each cluster's network preflight findings in
 --   `clusters[].preflight`), concurrency (default 32), on_event, now (epoch
 --   seconds for generated_at),
---   version (tool version in the document)
+--   version (tool version in the document), interrupted (function: true
+--   once the caller wants to stop; targets not started are then listed
+--   under errors with code Interrupted)
 -- @treturn table the report, or nil, err when not even the caller's account
 --   can be read (no credentials, Organizations denied, ...)
 function M.run(factory, opts)
@@ -113,7 +121,8 @@ function M.run(factory, opts)
   opts = opts or {}
   check_opts(opts)
   local emit = opts.on_event or function() end
-  local ctx = { emit = emit, concurrency = opts.concurrency or 32, runtime = opts.runtime }
+  local ctx = { emit = emit, concurrency = opts.concurrency or 32, runtime = opts.runtime,
+                interrupted = opts.interrupted or function() return false end }
 
   emit{ type = "phase", phase = "accounts", total = 0 }
   local acc, aerr = targets.accounts(factory, {
@@ -130,24 +139,29 @@ function M.run(factory, opts)
       if not t.client.region then
         return nil, errors.new("NoRegion", "no region: pass --regions, set AWS_REGION, or set region in the profile")
       end
-      return { t.client.region }
+      return { read = { t.client.region }, not_enabled = {}, unreadable = {} }
     end
     return targets.regions(t, opts.regions)
   end)
+  local entry_of = {}
+  for _, a in ipairs(acc.accounts) do
+    if a.outcome == "audited" then entry_of[a.id] = a end
+  end
   local units = {}
   for i, t in ipairs(acc.targets) do
-    local list = region_lists[i]
-    if list then
-      for _, region in ipairs(list) do
+    local r, entry = region_lists[i], entry_of[t.account]
+    if r then
+      for _, region in ipairs(r.read) do
         units[#units + 1] = { account = t.account, region = region, client = t.client }
       end
+      for _, u in ipairs(r.unreadable) do
+        errs[#errs + 1] = err_entry({ target = "region", account = t.account, region = u.region }, u.err)
+      end
+      entry.regions, entry.regions_not_enabled = r.read, r.not_enabled
     else
       errs[#errs + 1] = err_entry({ target = "account", account = t.account }, region_errs[i])
-      for _, a in ipairs(acc.accounts) do
-        if a.id == t.account and a.outcome == "audited" then
-          a.outcome, a.reason = "error", "cannot list regions: " .. tostring(region_errs[i] and region_errs[i].message)
-        end
-      end
+      entry.outcome = "error"
+      entry.reason = "cannot list regions: " .. tostring(region_errs[i] and region_errs[i].message)
     end
   end
 
@@ -158,7 +172,14 @@ function M.run(factory, opts)
   local pairs_ = {}
   for i, u in ipairs(units) do
     if names[i] then
-      for _, name in ipairs(names[i]) do pairs_[#pairs_ + 1] = { unit = u, name = name } end
+      -- A name listed twice (pages that overlap) is still one cluster.
+      local seen = {}
+      for _, name in ipairs(names[i]) do
+        if not seen[name] then
+          seen[name] = true
+          pairs_[#pairs_ + 1] = { unit = u, name = name }
+        end
+      end
     else
       errs[#errs + 1] = err_entry({ target = "region", account = u.account, region = u.region }, list_errs[i])
     end
@@ -220,7 +241,7 @@ function M.run(factory, opts)
   for _, t in ipairs(acc.targets) do account_ids[#account_ids + 1] = t.account end
   table.sort(account_ids)
   local doc = report.document{
-    now = opts.now, version = opts.version, require = opts.require,
+    now = opts.now, version = opts.version or require("eksegress").version, require = opts.require,
     scope = { accounts = account_ids, regions = regions_scope, organization = opts.organization ~= nil },
     clusters = clusters, accounts = acc.accounts, errors = errs,
   }
