@@ -307,3 +307,39 @@ fuzz: setup
 
 clean:
 	rm -rf build
+
+# ---- reliability (issue 16): secret wiping, fuzzing, chaos -----------------
+#
+#   make fuzz          every libFuzzer target for FUZZ_SECONDS (fuzz/run.sh)
+#   make fuzz-short    every target for FUZZ_SHORT_SECONDS (part of make check)
+#   make chaos         the long forms: audit of 2,000 clusters under faults,
+#                      migration of 200 clusters under faults and kill -9, the
+#                      Lua-level fuzz of the config and JSON parsers at length
+#                      (tools/chaos/run.sh; docs/RELIABILITY.md)
+#
+# test_secret_wipe watches every free() and realloc() the core makes for
+# canary secrets: it links with --wrap for them and for malloc
+# (csrc/tests/test_secret_wipe.c).
+FUZZ_SHORT_SECONDS ?= 3
+CHAOS_ARGS ?=
+
+# make check runs a short fuzz pass as one more suite.
+CHECK_SUITES += "$(MAKE) --no-print-directory -s fuzz-short"
+
+$(BUILD)/tests/test_secret_wipe: csrc/tests/test_secret_wipe.c $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) -Icsrc/core $< $(CORE_LIB) $(ALL_LDFLAGS) \
+	  -Wl,--wrap=free,--wrap=realloc,--wrap=malloc $(CORE_LIBS) -lm -lpthread -o $@
+
+.PHONY: fuzz-short chaos chaos-run
+
+fuzz-short:
+	@sh fuzz/run.sh $(FUZZ_SHORT_SECONDS)
+
+chaos: setup all
+	@$(MAKE) --no-print-directory chaos-run
+
+chaos-run:
+	@$(LUA_ENV) sh tools/chaos/run.sh $(CHAOS_ARGS)
+
+# ---- end of the reliability block -------------------------------------------
