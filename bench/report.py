@@ -19,6 +19,10 @@ import os
 import platform
 import sys
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_peers  # noqa: E402
+
 # Rates: name, raw key, label, unit, description.  To add a section's
 # figures (e.g. peers), append here and, if it has a target, to TARGETS.
 RATES = [
@@ -31,6 +35,8 @@ RATES = [
      "request), one HMAC keyed with the precomputed signing key"),
     ("sigv4_reference_keyed", "c_sigv4_reference_keyed_per_sec", "  keyed reference (info)", "signatures/s",
      "as the reference, but the HMAC context is keyed once and only re-initialized (strictest baseline)"),
+    ("sigv4_botocore", "py_sigv4_botocore_per_sec", "SigV4 botocore (peer)", "signatures/s",
+     "botocore SigV4Auth.add_auth on an AWSRequest of the same request (botocore stamps its own date)"),
 ]
 
 # Ratios are cost ratios: reference rate / figure rate (= time per signature
@@ -39,6 +45,7 @@ RATIOS = [
     ("ratio_core_vs_reference", "sigv4_core", "sigv4_reference", "ratio core / reference", 1.3),
     ("ratio_lua_vs_reference", "sigv4_lua", "sigv4_reference", "ratio Lua API / reference", 3.0),
     ("ratio_core_vs_reference_keyed", "sigv4_core", "sigv4_reference_keyed", "  core / keyed ref (info)", None),
+    ("ratio_botocore_vs_reference", "sigv4_botocore", "sigv4_reference", "  botocore / reference (info)", None),
 ]
 
 SIM_TARGET = 2000.0
@@ -210,8 +217,11 @@ def main(argv):
                                        "second from %s keep-alive connections, one run" % sim.get("connections"),
                         "_label": "ekssim signed DescribeCluster"})
 
+    peer_figs, peer_lines = report_peers.figures(vals)
+
     mach = machine_info(vals)
     vers = versions(vals)
+    vers.update(report_peers.versions(vals))
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
     # ---- print ----
@@ -257,6 +267,14 @@ def main(argv):
             extra = "%s errors" % f["errors"]
         us = "%.2f" % f["us_per_signature"] if "us_per_signature" in f else ""
         print((row % (f["_label"], value, unit, us, tgt_s, f["result"] or "", extra)).rstrip())
+    if any(vers.get(k) for k in ("boto3", "awscli", "node", "aws_sdk_client_eks")):
+        print()
+        print("peers measured: boto3 %s (botocore %s); %s; node %s with @aws-sdk/client-eks %s" % (
+            vers.get("boto3") or "-", vers.get("botocore") or "-", vers.get("awscli") or "aws CLI -",
+            vers.get("node") or "-", vers.get("aws_sdk_client_eks") or "-"))
+    for line in peer_lines:
+        print(line)
+    figures.extend(peer_figs)
     passed = sum(1 for f in figures if f["result"] == "PASS")
     missed = sum(1 for f in figures if f["result"] == "MISS")
     print()
@@ -267,6 +285,7 @@ def main(argv):
     # ---- JSON ----
     for f in figures:
         f.pop("_label", None)
+    misses = [f["label"] for f in figures if f["result"] == "MISS"]
     doc = {
         "date": now.isoformat().replace("+00:00", "Z"),
         "machine": mach,
@@ -283,7 +302,7 @@ def main(argv):
             "simulator_seconds": float(sim_secs) if sim_secs != "?" else None,
         },
         "figures": figures,
-        "summary": {"pass": passed, "miss": missed, "errors": errors},
+        "summary": {"pass": passed, "miss": missed, "missed": misses, "errors": errors},
     }
     tmp = json_path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:

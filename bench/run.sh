@@ -5,15 +5,24 @@
 #
 # Each section appends "key value" lines to $BUILD/bench/raw.txt; at the end
 # bench/report.py turns them into the printed table and bench/results.json.
-# To add a section (e.g. the awscrt/botocore peers): write a function
-# section_NAME that appends its lines, add NAME to BENCH_SECTIONS' default,
-# and describe its figures in report.py's FIGURES.
+# To add a section: write a function section_NAME that appends its lines,
+# add NAME to BENCH_SECTIONS' default, and describe its figures in report.py.
+#
+# The peer sections (calls, audit, startup, scaling) run bench/peers.py and
+# compare eksegress with boto3, the AWS SDK for JavaScript v3 and the AWS
+# CLI; the peers are installed first when missing (Debian's python3-boto3,
+# awscli and time; npm's @aws-sdk/client-eks into bench/js from its
+# package-lock.json).
 #
 # Environment knobs (defaults in brackets):
 #   BENCH_SECONDS       seconds per signing measurement per round [2]
 #   BENCH_ROUNDS        rounds; the best round of each figure is kept [3]
 #   BENCH_SIM_SECONDS   length of the simulator run [5]
-#   BENCH_SECTIONS      sections to run, in order ["sigv4 ekssim"]
+#   BENCH_SECTIONS      sections to run, in order ["sigv4 ekssim calls audit startup scaling"]
+#   BENCH_PEER_ROUNDS   rounds of each peer figure; the median is kept [3]
+#   BENCH_CALLS         DescribeCluster calls per calls figure [2000]
+#   BENCH_SCALING       cluster counts of the scaling curve [100,1000,10000,30000]
+#   BENCH_NO_INSTALL    1: never install peers (a missing peer is skipped) [0]
 #   BENCH_STRICT        1: exit 2 when a figure misses its target [0]
 #   CC, LUA, PYTHON     tools [cc, lua5.4, /usr/bin/python3 or python3]
 set -eu
@@ -24,7 +33,8 @@ BUILD=${1:-build}
 BENCH_SECONDS=${BENCH_SECONDS:-2}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_SIM_SECONDS=${BENCH_SIM_SECONDS:-5}
-BENCH_SECTIONS=${BENCH_SECTIONS:-sigv4 ekssim}
+BENCH_SECTIONS=${BENCH_SECTIONS:-sigv4 ekssim calls audit startup scaling}
+BENCH_NO_INSTALL=${BENCH_NO_INSTALL:-0}
 BENCH_STRICT=${BENCH_STRICT:-0}
 CC=${CC:-cc}
 LUA=${LUA:-lua5.4}
@@ -49,6 +59,46 @@ raw "meta_lua_v $($LUA -v 2>&1 | head -n 1)"
 raw "meta_cc_v $($CC --version 2>/dev/null | head -n 1)"
 raw "meta_python_v $($PYTHON --version 2>&1 | head -n 1)"
 raw "meta_curl_pc $(pkg-config --modversion libcurl 2>/dev/null || echo unknown)"
+
+# ---- peers: install what is missing, then record the versions measured ---
+apt_install() {
+  [ "$BENCH_NO_INSTALL" = 1 ] && { say "peers: $* missing (BENCH_NO_INSTALL=1: not installed)"; return 0; }
+  command -v apt-get >/dev/null 2>&1 || { say "peers: $* missing and no apt-get: install them yourself"; return 0; }
+  sudo_=""
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo_=sudo
+  say "peers: installing $*"
+  $sudo_ apt-get update -q >&2 || true
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q --no-install-recommends "$@" >&2 \
+    || say "peers: could not install $* (their figures are skipped)"
+}
+
+peers() {
+  pkgs=""
+  "$PYTHON" -c 'import boto3' 2>/dev/null || pkgs="$pkgs python3-boto3"
+  [ -x /usr/bin/aws ] || pkgs="$pkgs awscli"
+  [ -x /usr/bin/time ] || pkgs="$pkgs time"
+  command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+  command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+  # shellcheck disable=SC2086
+  [ -n "$pkgs" ] && apt_install $pkgs
+  want=$(sed -n 's/.*"@aws-sdk\/client-eks": "\([0-9.]*\)".*/\1/p' bench/js/package.json)
+  got=$(sed -n 's/^ *"version": "\([0-9.]*\)".*/\1/p' bench/js/node_modules/@aws-sdk/client-eks/package.json \
+    2>/dev/null | head -n 1)
+  if [ "$want" != "$got" ] && [ "$BENCH_NO_INSTALL" != 1 ] && command -v npm >/dev/null 2>&1; then
+    say "peers: installing @aws-sdk/client-eks $want into bench/js (npm ci)"
+    (cd bench/js && npm ci --no-audit --no-fund >&2) || say "peers: npm ci failed (the JS figures are skipped)"
+  fi
+  raw "meta_boto3_v $("$PYTHON" -c 'import boto3, botocore; print(boto3.__version__, botocore.__version__)' 2>/dev/null || echo missing)"
+  raw "meta_awscli_v $(/usr/bin/aws --version 2>/dev/null | head -n 1 || echo missing)"
+  raw "meta_node_v $(node --version 2>/dev/null || echo missing)"
+  raw "meta_jssdk_v $(sed -n 's/^ *"version": "\([0-9.]*\)".*/\1/p' \
+    bench/js/node_modules/@aws-sdk/client-eks/package.json 2>/dev/null | head -n 1 || echo missing)"
+}
+
+case " $BENCH_SECTIONS " in
+  *" calls "*|*" audit "*|*" startup "*|*" scaling "*|*" sigv4 "*) peers ;;
+esac
 
 # ---- section: SigV4 signer (core, Lua API, minimal reference) --------------
 # The C program alternates core / reference / keyed reference inside one
@@ -78,6 +128,10 @@ section_sigv4() {
       "$LUA" bench/sigv4_lua.lua "$BENCH_SECONDS" 1 >"$OUT/sigv4_lua.$r.txt" \
       || die "bench/sigv4_lua.lua failed (see above)"
     grep -v '^#' "$OUT/sigv4_lua.$r.txt" | sed 's/^/lua_/' >>"$RAW"
+    if "$PYTHON" -c 'import botocore' 2>/dev/null; then
+      "$PYTHON" bench/sigv4_botocore.py "$BENCH_SECONDS" 1 | sed 's/^/py_/' >>"$RAW" \
+        || die "bench/sigv4_botocore.py failed (see above)"
+    fi
     r=$((r + 1))
   done
 }
@@ -101,6 +155,25 @@ section_ekssim() {
   raw "ekssim_json $line"
 }
 
+# ---- sections: eksegress beside boto3, the JS SDK and the AWS CLI ---------
+# bench/peers.py prints one "key {json}" line per measurement.
+peer_section() {
+  PYTHON="$PYTHON" LUA="$LUA" "$PYTHON" bench/peers.py "$1" "$BUILD" >>"$RAW" \
+    || die "bench/peers.py $1 failed (see above)"
+}
+
+section_calls() {
+  # shellcheck disable=SC2086
+  $CC -std=c11 -O2 $WARN -Wno-deprecated-declarations bench/responder.c \
+    $(pkg-config --libs libcrypto) -o "$OUT/responder" || die "cannot build $OUT/responder"
+  say "calls: 2,000 DescribeCluster per figure against bench/responder.c (SigV4 verified)"
+  peer_section calls
+}
+
+section_audit() { peer_section audit; }
+section_startup() { peer_section startup; }
+section_scaling() { peer_section scaling; }
+
 for s in $BENCH_SECTIONS; do
   type "section_$s" >/dev/null 2>&1 || die "unknown section '$s' (BENCH_SECTIONS)"
   # Load average when the section starts: other sessions' work shows here
@@ -111,5 +184,12 @@ done
 
 strict=""
 [ "$BENCH_STRICT" = 1 ] && strict="--strict"
+status=0
 # shellcheck disable=SC2086
-exec "$PYTHON" bench/report.py $strict "$RAW" bench/results.json
+"$PYTHON" bench/report.py $strict "$RAW" bench/results.json || status=$?
+# The document keeps its schema (docs/schemas/bench.schema.json), when a
+# validator is at hand.
+if "$PYTHON" -c 'import jsonschema' 2>/dev/null; then
+  "$PYTHON" tools/schema-validate.py docs/schemas/bench.schema.json bench/results.json >&2 || status=1
+fi
+exit "$status"

@@ -1,7 +1,8 @@
 /*
  * lua_engine.c: binding of the HTTP engine.
  *
- *   local e, err = core.engine_new{ timeout_ms = ..., max_attempts = ..., audit_path = ... }
+ *   local e, err = core.engine_new{ timeout_ms = ..., max_attempts = ..., audit_path = ...,
+ *                                   max_connections = N (total and per host), use_poll = true (tests) }
  *   local id = e:submit{ method=, url=, headers=, body=, sign=, region=, service=,
  *                        access_key_id=, secret_access_key=, session_token=,
  *                        acknowledge=, allow_undocumented=, identity=, observed_with=,
@@ -11,6 +12,8 @@
  *   local pending = e:step(timeout_ms)      -- non-blocking when 0
  *   local resp = e:next_done()              -- completed response table, or nil
  *   local mode = e:observed_mode(host, cluster[, access_key_id[, observed_with]])
+ *   e:set_max_connections(per_host[, total])   -- caps of a live engine (total 0: none)
+ *   local per_host, total = e:max_connections()
  *   e:close()                               -- also __gc and __close
  *
  * engine_new raises on misuse (a wrong type, an unknown retry mode) and
@@ -248,12 +251,13 @@ static int l_engine_next_done(lua_State *L)
 {
   static const luaL_Reg response_meta[] = {{"__gc", response_gc}, {NULL, NULL}};
   struct es_engine *e = check_engine(L);
-  struct es_http_response **box = es_lua_newbox(L, sizeof(*box), 0, RESPONSE_MT, response_meta, NULL);
-  *box = es_engine_next_done(e);
-  if(!*box) {
+  struct es_http_response **box;
+  if(es_engine_done_count(e) == 0) {   /* the common answer of a drain loop: no garbage for it */
     lua_pushnil(L);
     return 1;
   }
+  box = es_lua_newbox(L, sizeof(*box), 0, RESPONSE_MT, response_meta, NULL);
+  *box = es_engine_next_done(e);
   push_response(L, *box);
   es_http_response_free(*box);
   *box = NULL;
@@ -321,6 +325,36 @@ static int l_engine_observed_mode(lua_State *L)
   return 1;
 }
 
+/* Connection caps: a positive integer per host, and over every host (0: none). */
+static long connections_arg(lua_State *L, int arg, const char *what, int allow_zero)
+{
+  lua_Integer n = luaL_checkinteger(L, arg);
+  if(n < (allow_zero ? 0 : 1) || n > 1000000)
+    luaL_error(L, "%s must be an integer from %d to 1000000", what, allow_zero ? 0 : 1);
+  return (long)n;
+}
+
+static int l_engine_set_max_connections(lua_State *L)
+{
+  struct es_engine *e = check_engine(L);
+  long per_host = connections_arg(L, 2, "max_connections (per host)", 0);
+  long total = lua_isnoneornil(L, 3) ? 0 : connections_arg(L, 3, "max_connections (total)", 1);
+  int rc = es_engine_set_connection_limits(e, per_host, total);
+  if(rc)
+    return es_lua_fail(L, es_errname(rc), es_strerror(rc));
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_engine_max_connections(lua_State *L)
+{
+  long per_host, total;
+  es_engine_connection_limits(check_engine(L), &per_host, &total);
+  lua_pushinteger(L, per_host);
+  lua_pushinteger(L, total);
+  return 2;
+}
+
 static int l_engine_closed(lua_State *L)
 {
   lua_pushboolean(L, check_box(L)->e == NULL);
@@ -344,6 +378,8 @@ static const luaL_Reg engine_methods[] = {
   {"set_clock_offset", l_engine_set_clock_offset},
   {"retry_quota", l_engine_retry_quota},
   {"observed_mode", l_engine_observed_mode},
+  {"set_max_connections", l_engine_set_max_connections},
+  {"max_connections", l_engine_max_connections},
   {"is_closed", l_engine_closed},
   {"close", engine_close},
   {NULL, NULL}
@@ -380,6 +416,13 @@ static int l_engine_new(lua_State *L)
   cfg.seed = (unsigned long long)es_lua_optinteger(L, 1, "seed", 0);
   cfg.max_host_connections = (long)es_lua_optinteger(L, 1, "max_host_connections",
                                                      cfg.max_host_connections);
+  /* max_connections caps both: per host and over every host. */
+  cfg.max_total_connections = (long)es_lua_optinteger(L, 1, "max_connections", 0);
+  if(cfg.max_total_connections < 0 || cfg.max_total_connections > 1000000)
+    return luaL_error(L, "max_connections must be an integer from 1 to 1000000");
+  if(cfg.max_total_connections > 0)
+    cfg.max_host_connections = cfg.max_total_connections;
+  cfg.use_poll = es_lua_optbool(L, 1, "use_poll", 0);
   cfg.audit_path = es_lua_optstring(L, 1, "audit_path", NULL, NULL);
   cfg.user_agent = es_lua_optstring(L, 1, "user_agent", NULL, NULL);
   if(cfg.max_attempts < 1)

@@ -1,11 +1,17 @@
 /*
  * engine.c: the HTTP engine (see engine.h).
  *
- * One libcurl multi handle drives every transfer; curl_multi_poll() waits for
- * sockets and for the earliest retry timer. libcurl callbacks only copy bytes
+ * One libcurl multi handle drives every transfer through its socket
+ * interface (engine_events.c: epoll, or poll(2)), so a wake-up costs the
+ * sockets that are ready; retry timers are a list of their own, so a step
+ * never visits the requests in transfer. libcurl callbacks only copy bytes
  * into request-owned buffers. A request lives in the pending list from submit
  * until it completes; its response is then moved to the done queue, whose room
  * is reserved at submit so that completing a request can never fail.
+ *
+ * Easy handles are pooled (reset between requests, never cleaned up while the
+ * engine lives) and every one shares the engine's TLS session and DNS caches
+ * (a CURLSH), besides the multi handle's connection pool.
  */
 #include "engine.h"
 
@@ -20,6 +26,7 @@
 #include <strings.h>
 
 #include "awserror.h"
+#include "engine_events.h"
 #include "engine_retry.h"
 #include "es_error.h"
 #include "es_text.h"
@@ -28,6 +35,7 @@
 #include "journal.h"
 
 #define ES_MAX_HEADER_BYTES (256 * 1024)   /* response header block limit */
+#define ES_ENGINE_EASY_POOL 256             /* idle easy handles kept for reuse */
 
 /* ---- process-wide libcurl init (the only global state) ------------------- */
 
@@ -43,9 +51,20 @@ static void es_curl_init(void)
 
 enum es_req_state { ES_RS_ACTIVE, ES_RS_WAITING };
 
+/* The lists a request can be on: every request not completed is pending;
+   one waiting for a retry is on the timer list too. */
+enum { ES_L_PENDING, ES_L_TIMER, ES_N_LISTS };
+
+struct es_req;
+struct es_list {
+  struct es_req *head;
+  size_t n;
+};
+
 struct es_req {
   struct es_engine *e;
-  struct es_req *prev, *next;      /* pending list */
+  struct es_req *prev[ES_N_LISTS], *next[ES_N_LISTS];
+  int on[ES_N_LISTS];              /* on that list */
   unsigned long long id;
   enum es_req_state state;
 
@@ -90,6 +109,10 @@ struct es_req {
 
 struct es_engine {
   CURLM *multi;
+  CURLSH *share;                   /* TLS sessions and DNS, shared by every easy handle */
+  struct es_events *events;        /* libcurl's sockets and timeout */
+  CURL **pool;                     /* idle easy handles, reset */
+  size_t n_pool;
   struct es_sigv4_signer *signer;
   struct es_guard_state *guard;
   struct es_retry_quota quota;
@@ -107,23 +130,17 @@ struct es_engine {
   double backoff_base_s, backoff_cap_s;
   char *user_agent;
   struct es_journal *audit;        /* guard audit log, or NULL */
+  long max_host_connections, max_total_connections;
 
   unsigned long long next_id;
-  struct es_req *pending;          /* doubly-linked list of requests not completed */
-  size_t n_pending;
+  struct es_list pending;          /* requests not completed */
+  struct es_list timers;           /* requests waiting for a retry (unordered; few) */
 
   struct es_http_response **done;  /* FIFO: done[done_head .. done_head+done_len) */
   size_t done_head, done_len, done_cap;
 };
 
 /* ---- small helpers ------------------------------------------------------------ */
-
-static double es_mono_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static time_t es_default_clock(void *ud)
 {
@@ -184,14 +201,13 @@ void es_engine_config_init(struct es_engine_config *cfg)
   cfg->quota_capacity = ES_RETRY_QUOTA_CAPACITY;
   cfg->backoff_base_s = 1.0;
   cfg->backoff_cap_s = 20.0;
-  cfg->max_host_connections = 64;
+  cfg->max_host_connections = ES_ENGINE_DEFAULT_HOST_CONNECTIONS;
 }
 
 struct es_engine *es_engine_new(const struct es_engine_config *cfg_in, struct es_error_info *err)
 {
   struct es_engine_config def, cfg;
   struct es_engine *e;
-  long maxconn;
 
   es_engine_config_init(&def);
   if(cfg_in)
@@ -218,6 +234,8 @@ struct es_engine *es_engine_new(const struct es_engine_config *cfg_in, struct es
     cfg.backoff_cap_s = def.backoff_cap_s;
   if(cfg.max_host_connections <= 0)
     cfg.max_host_connections = def.max_host_connections;
+  if(cfg.max_total_connections < 0)
+    cfg.max_total_connections = 0;
 
   es_error_set(err, ES_OK, 0, "%s", "");
   pthread_once(&es_curl_once, es_curl_init);
@@ -275,7 +293,8 @@ struct es_engine *es_engine_new(const struct es_engine_config *cfg_in, struct es
     }
   }
   e->guard = es_guard_state_new();
-  if(!e->guard)
+  e->pool = calloc(ES_ENGINE_EASY_POOL, sizeof(*e->pool));
+  if(!e->guard || !e->pool)
     goto nomem;
   e->signer = es_sigv4_signer_new(0);
   if(!e->signer) {
@@ -283,15 +302,18 @@ struct es_engine *es_engine_new(const struct es_engine_config *cfg_in, struct es
     goto fail;
   }
   e->multi = curl_multi_init();
-  maxconn = cfg.max_host_connections * 4;
-  if(maxconn < 256)
-    maxconn = 256;
-  if(!e->multi ||
-     curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, cfg.max_host_connections) !=
-       CURLM_OK ||
-     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, maxconn) != CURLM_OK ||
+  e->share = curl_share_init();
+  if(!e->multi || !e->share ||
+     curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+     curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+     es_engine_set_connection_limits(e, cfg.max_host_connections, cfg.max_total_connections) != ES_OK ||
      curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK) {
     es_error_set(err, ES_ECURL, 0, "cannot set up the libcurl multi handle");
+    goto fail;
+  }
+  e->events = es_events_new(e->multi, cfg.use_poll);
+  if(!e->events) {
+    es_error_set(err, ES_ECURL, 0, "cannot set up the event loop (epoll/poll)");
     goto fail;
   }
   return e;
@@ -323,14 +345,54 @@ static void es_slist_wipe_free(struct curl_slist *l)
   curl_slist_free_all(l);
 }
 
+/* An easy handle back to the pool (reset: nothing of the request stays set),
+   or cleaned up when the pool is full. */
+static void es_easy_release(struct es_engine *e, CURL *c)
+{
+  if(e && e->n_pool < ES_ENGINE_EASY_POOL) {
+    curl_easy_reset(c);
+    e->pool[e->n_pool++] = c;
+  }
+  else
+    curl_easy_cleanup(c);
+}
+
+static void es_list_push(struct es_list *l, struct es_req *q, int k)
+{
+  q->prev[k] = NULL;
+  q->next[k] = l->head;
+  if(l->head)
+    l->head->prev[k] = q;
+  l->head = q;
+  q->on[k] = 1;
+  l->n++;
+}
+
+static void es_list_remove(struct es_list *l, struct es_req *q, int k)
+{
+  if(!q->on[k])
+    return;
+  if(q->prev[k])
+    q->prev[k]->next[k] = q->next[k];
+  else
+    l->head = q->next[k];
+  if(q->next[k])
+    q->next[k]->prev[k] = q->prev[k];
+  q->prev[k] = q->next[k] = NULL;
+  q->on[k] = 0;
+  l->n--;
+}
+
 static void es_req_free(struct es_req *q)
 {
   if(!q)
     return;
+  if(q->e)
+    es_list_remove(&q->e->timers, q, ES_L_TIMER);
   if(q->easy) {
     if(q->state == ES_RS_ACTIVE && q->e)
       curl_multi_remove_handle(q->e->multi, q->easy);
-    curl_easy_cleanup(q->easy);
+    es_easy_release(q->e, q->easy);
   }
   es_slist_wipe_free(q->slist);
   free(q->method);
@@ -353,22 +415,10 @@ static void es_req_free(struct es_req *q)
   free(q);
 }
 
-static void es_list_remove(struct es_engine *e, struct es_req *q)
-{
-  if(q->prev)
-    q->prev->next = q->next;
-  else
-    e->pending = q->next;
-  if(q->next)
-    q->next->prev = q->prev;
-  q->prev = q->next = NULL;
-  e->n_pending--;
-}
-
 /* Room for every pending request's response plus `extra`, so completion never allocates. */
 static int es_done_reserve(struct es_engine *e, size_t extra)
 {
-  size_t need = e->n_pending + e->done_len + extra;
+  size_t need = e->pending.n + e->done_len + extra;
   struct es_http_response **p;
   size_t ncap;
   if(e->done_head > 0 && e->done_head + need > e->done_cap) {
@@ -398,8 +448,7 @@ static void es_complete(struct es_engine *e, struct es_req *q)
     (void)es_buf_append(&r->body, "", 0);   /* best effort: callers may still see NULL on ENOMEM */
   if(r->error && !r->error_message[0])
     es_setmsg(r, es_strerror(r->error));
-  if(q->prev || q->next || e->pending == q)
-    es_list_remove(e, q);
+  es_list_remove(&e->pending, q, ES_L_PENDING);
   /* es_done_reserve() made room at submit; compact if the tail is reached. */
   if(e->done_head + e->done_len >= e->done_cap) {
     memmove(e->done, e->done + e->done_head, e->done_len * sizeof(*e->done));
@@ -414,16 +463,22 @@ void es_engine_free(struct es_engine *e)
   size_t i;
   if(!e)
     return;
-  while(e->pending) {
-    struct es_req *q = e->pending;
-    es_list_remove(e, q);
+  while(e->pending.head) {
+    struct es_req *q = e->pending.head;
+    es_list_remove(&e->pending, q, ES_L_PENDING);
     es_req_free(q);
   }
   for(i = 0; i < e->done_len; i++)
     es_http_response_free(e->done[e->done_head + i]);
   free(e->done);
+  for(i = 0; i < e->n_pool; i++)
+    curl_easy_cleanup(e->pool[i]);
+  free(e->pool);
+  es_events_free(e->events);
   if(e->multi)
     curl_multi_cleanup(e->multi);
+  if(e->share)
+    curl_share_cleanup(e->share);
   es_sigv4_signer_free(e->signer);
   es_guard_state_free(e->guard);
   free(e->ca_bundle);
@@ -835,12 +890,13 @@ static int es_map_curl_error(const struct es_req *q, CURLcode rc)
 static int es_setup_easy(struct es_req *q)
 {
   struct es_engine *e = q->e;
-  CURL *c = curl_easy_init();
+  CURL *c = e->n_pool ? e->pool[--e->n_pool] : curl_easy_init();
   int ok = 1;
   if(!c)
     return ES_ECURL;
   q->easy = c;
 #define ES_SET(opt, val) ok = ok && curl_easy_setopt(c, opt, val) == CURLE_OK
+  ES_SET(CURLOPT_SHARE, e->share);
   ES_SET(CURLOPT_URL, q->url);
   ES_SET(CURLOPT_PRIVATE, (void *)q);
   ES_SET(CURLOPT_NOSIGNAL, 1L);
@@ -963,6 +1019,11 @@ static void es_start_attempt(struct es_engine *e, struct es_req *q)
     return;
   }
   q->state = ES_RS_ACTIVE;
+  /* Send it now rather than at the next step: a caller that submits
+     requests one after another (a scheduler resuming its tasks) would
+     otherwise hold the first back until the last is built. Whatever this
+     completes is collected by the next step. */
+  (void)es_events_run_due(e->events);
 }
 
 /* The server's retry hint in ms: x-amz-retry-after (milliseconds), else an
@@ -1069,6 +1130,7 @@ static void es_finish_attempt(struct es_engine *e, struct es_req *q, CURLcode cr
                                 es_retry_after_ms(r));
       q->next_delay_ms = d * 1000.0;
       q->t_due = es_mono_ms() + q->next_delay_ms;
+      es_list_push(&e->timers, q, ES_L_TIMER);
       return;   /* stays pending; es_start_due() sends it when due */
     }
     r->quota_exhausted = 1;
@@ -1099,18 +1161,19 @@ static int es_collect(struct es_engine *e)
   return n;
 }
 
-/* Start every waiting request whose retry timer is due; returns the earliest
-   remaining due time (or a negative number if none waits). */
+/* Start every request whose retry timer is due; returns the earliest
+   remaining due time (or a negative number if none waits). Only the timer
+   list is visited, never the requests in transfer. */
 static double es_start_due(struct es_engine *e, double now)
 {
-  struct es_req *q = e->pending, *next;
+  struct es_req *q = e->timers.head, *next;
   double earliest = -1;
   for(; q; q = next) {
-    next = q->next;
-    if(q->state != ES_RS_WAITING)
-      continue;
-    if(q->t_due <= now)
-      es_start_attempt(e, q);
+    next = q->next[ES_L_TIMER];
+    if(q->t_due <= now) {
+      es_list_remove(&e->timers, q, ES_L_TIMER);
+      es_start_attempt(e, q);   /* may complete and free q, never next */
+    }
     else if(earliest < 0 || q->t_due < earliest)
       earliest = q->t_due;
   }
@@ -1119,35 +1182,61 @@ static double es_start_due(struct es_engine *e, double now)
 
 int es_engine_step(struct es_engine *e, long timeout_ms)
 {
-  int running = 0;
-  double now, due;
+  double due;
+  int rc;
 
   if(!e)
     return ES_EINVAL;
-  now = es_mono_ms();
-  due = es_start_due(e, now);
-  if(e->n_pending == 0)
+  due = es_start_due(e, es_mono_ms());
+  if(e->pending.n == 0)
     return 0;
-  if(curl_multi_perform(e->multi, &running) != CURLM_OK)
-    return ES_ECURL;
-  if(es_collect(e) == 0 && timeout_ms > 0 && e->n_pending > 0) {
+  /* One pass: libcurl's due timeout first (it sends what was submitted
+     since), then at most one wait for the sockets, unless a response is
+     already waiting to be collected. */
+  if(es_collect(e) == 0) {
     long wait = timeout_ms;
-    if(due >= 0) {
+    if(due >= 0 && wait > 0) {
       double w = due - es_mono_ms();
       if(w < 0)
         w = 0;
       if(w < (double)wait)
         wait = (long)w + 1;   /* round up: waking early only costs another loop */
     }
-    if(wait > 0 && curl_multi_poll(e->multi, NULL, 0, wait > 0x7fffffffL ? 0x7fffffff : (int)wait,
-                                   NULL) != CURLM_OK)
-      return ES_ECURL;
-    if(curl_multi_perform(e->multi, &running) != CURLM_OK)
-      return ES_ECURL;
+    rc = es_events_drive(e->events, e->pending.n > 0 ? wait : 0);
+    if(rc < 0)
+      return rc;
     es_collect(e);
   }
   (void)es_start_due(e, es_mono_ms());
-  return e->n_pending > 0x7fffffff ? 0x7fffffff : (int)e->n_pending;
+  return e->pending.n > 0x7fffffff ? 0x7fffffff : (int)e->pending.n;
+}
+
+int es_engine_set_connection_limits(struct es_engine *e, long per_host, long total)
+{
+  long cache;
+  if(!e || per_host < 0 || total < 0)
+    return ES_EINVAL;
+  if(per_host == 0)
+    per_host = ES_ENGINE_DEFAULT_HOST_CONNECTIONS;
+  /* Idle connections kept for reuse: enough for every host's cap at once. */
+  cache = total > 0 ? total : per_host * 4;
+  if(cache < 16)
+    cache = 16;
+  if(curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, per_host) != CURLM_OK ||
+     curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, total) != CURLM_OK ||
+     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, cache) != CURLM_OK)
+    return ES_ECURL;
+  e->max_host_connections = per_host;
+  e->max_total_connections = total;
+  return ES_OK;
+}
+
+void es_engine_connection_limits(const struct es_engine *e, long *per_host, long *total)
+{
+  if(per_host)
+    *per_host = e ? e->max_host_connections : 0;
+  if(total)
+    *total = e ? e->max_total_connections : 0;
 }
 
 /* ---- submit ------------------------------------------------------------------ */
@@ -1269,11 +1358,7 @@ int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
   resp->id = q->id;
   resp->user_id = r->user_id;
   q->t_submit = es_mono_ms();
-  q->next = e->pending;
-  if(e->pending)
-    e->pending->prev = q;
-  e->pending = q;
-  e->n_pending++;
+  es_list_push(&e->pending, q, ES_L_PENDING);
   if(id_out)
     *id_out = q->id;
 
@@ -1308,12 +1393,7 @@ size_t es_engine_done_count(const struct es_engine *e)
 
 size_t es_engine_waiting_count(const struct es_engine *e)
 {
-  const struct es_req *q;
-  size_t n = 0;
-  for(q = e ? e->pending : NULL; q; q = q->next)
-    if(q->state == ES_RS_WAITING)
-      n++;
-  return n;
+  return e ? e->timers.n : 0;
 }
 
 int es_engine_cancel(struct es_engine *e, unsigned long long id)
@@ -1321,7 +1401,7 @@ int es_engine_cancel(struct es_engine *e, unsigned long long id)
   struct es_req *q;
   if(!e)
     return ES_EINVAL;
-  for(q = e->pending; q; q = q->next)
+  for(q = e->pending.head; q; q = q->next[ES_L_PENDING])
     if(q->id == id)
       break;
   if(!q)

@@ -3,7 +3,11 @@
  * every attempt, the irreversibility guard on every EKS request.
  *
  * Model. An engine owns one libcurl multi handle (connections are kept alive
- * and reused across requests; HTTP/2 is used when a TLS server offers it), one
+ * and reused across requests; HTTP/2 is used when a TLS server offers it),
+ * driven through libcurl's socket interface over epoll (poll(2) where epoll
+ * is missing), so the cost of a step is the sockets that are ready and not
+ * the requests in flight; a pool of easy handles reset between requests;
+ * TLS sessions and DNS answers shared by all of them; one
  * SigV4 signer, one retry quota (token bucket), one clock offset and one guard
  * state (the EKS egress modes it has observed). Requests are submitted, then
  * driven by es_engine_step(); completed requests are popped with
@@ -38,6 +42,9 @@
 /* Attempts recorded per response; max_attempts is clamped to this. */
 #define ES_ENGINE_MAX_ATTEMPTS 20
 
+/* Connections to one host when the configuration names no limit. */
+#define ES_ENGINE_DEFAULT_HOST_CONNECTIONS 64
+
 /* Largest per-request CA (es_http_request.ca_pem), in bytes. */
 #define ES_ENGINE_MAX_CA_PEM ((size_t)1 << 20)
 
@@ -58,6 +65,8 @@ struct es_engine_config {
   double backoff_cap_s;         /* default 20.0 */
   unsigned long long seed;      /* jitter RNG seed; 0: seeded from time and address */
   long max_host_connections;    /* per-host connection cap (CURLMOPT_MAX_HOST_CONNECTIONS), default 64 */
+  long max_total_connections;   /* cap over every host (CURLMOPT_MAX_TOTAL_CONNECTIONS), 0: none */
+  int use_poll;                 /* 1: poll(2) even where epoll exists (tests of the fallback) */
   es_clock_fn wall_clock;       /* UNIX time for signing, skew and guard freshness; NULL: time() */
   void *clock_ud;
   const char *audit_path;       /* guard audit log (journal.h: shared lock, one JSON line per write(),
@@ -139,6 +148,13 @@ int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
    activity or a response completes. Returns the number of requests submitted
    and not yet completed (0: nothing left to drive), or a negative ES_E* code. */
 int es_engine_step(struct es_engine *e, long timeout_ms);
+
+/* Change the connection caps of a live engine (requests beyond them queue
+   inside libcurl until a connection frees): per_host (0: the default, 64)
+   and total (0: no cap over all hosts). Returns ES_OK, ES_EINVAL (negative)
+   or ES_ECURL. */
+int es_engine_set_connection_limits(struct es_engine *e, long per_host, long total);
+void es_engine_connection_limits(const struct es_engine *e, long *per_host, long *total);
 
 /* Number of completed responses waiting to be popped. */
 size_t es_engine_done_count(const struct es_engine *e);

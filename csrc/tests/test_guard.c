@@ -646,6 +646,38 @@ static void test_state(void)
   is_str(es_guard_state_lookup(st, ID, ep, "c4", 14200, 1000000), "AWS_MANAGED", "newer entries kept");
   is_str(es_guard_state_lookup(st, ID, ep, "c4099", 14200, 1000000), "AWS_MANAGED", "the newest entry kept");
   es_guard_state_free(st);
+
+  /* Eviction follows the order of observation (the recency list): an entry
+     observed again is the newest, whatever its place before; a forgotten
+     entry leaves the list; 30,000 clusters stay bounded. */
+  st = es_guard_state_new();
+  if(!st)
+    return;
+  {
+    char name[32], body[200];
+    int kept_ok = 1;
+    for(int i = 0; i < 30000; i++) {
+      snprintf(name, sizeof(name), "d%d", i);
+      snprintf(body, sizeof(body), "{\"cluster\":{\"name\":\"%s\",\"resourcesVpcConfig\":"
+               "{\"controlPlaneEgressMode\":\"CUSTOMER_ROUTED\"}}}", name);
+      observe_desc(st, ep, name, 200, body, 20000 + i);
+      if(i % 1000 == 999) {
+        /* d0 is observed again every 1,000 clusters: it must never be evicted. */
+        snprintf(body, sizeof(body), "{\"cluster\":{\"name\":\"d0\",\"resourcesVpcConfig\":"
+                 "{\"controlPlaneEgressMode\":\"CUSTOMER_ROUTED\"}}}");
+        observe_desc(st, ep, "d0", 200, body, 20000 + i);
+        kept_ok = kept_ok && es_guard_state_lookup(st, ID, ep, "d0", 20000 + i, 1000000) != NULL;
+      }
+      if(i == 29000)
+        es_guard_state_forget(st, ID, ep, "d28999");
+    }
+    ok(kept_ok, "an entry observed again is never the one evicted");
+    ok(es_guard_state_count(st) == 4096, "30,000 clusters: still 4096 entries (%zu)", es_guard_state_count(st));
+    ok(es_guard_state_lookup(st, ID, ep, "d25000", 60000, 1000000) == NULL, "older clusters evicted in order");
+    is_str(es_guard_state_lookup(st, ID, ep, "d29999", 60000, 1000000), "CUSTOMER_ROUTED", "the newest kept");
+    ok(es_guard_state_lookup(st, ID, ep, "d28999", 60000, 1000000) == NULL, "a forgotten entry stays forgotten");
+  }
+  es_guard_state_free(st);
 }
 
 /* Observations are the identity's own (issue 8.1). */

@@ -130,6 +130,7 @@ function M.new(opts)
     runtime = rt,
     engine = engine,
     identities = {},   -- access key id -> caller ARN (STS GetCallerIdentity)
+    endpoints = {},    -- service "\0" region -> resolved endpoint (see endpoint())
     wire_log = opts.wire_log,
   }, Client)
   self.ctx = self:_credential_context(settings.env)
@@ -237,6 +238,20 @@ local function to_result(svc, op_name, op, resp, creds)
   return out, nil, meta
 end
 
+-- The endpoint of a service in a region, resolved once per client: the
+-- client's settings (and so every input of endpoints.resolve but the region)
+-- are fixed when it is created. Failures are not kept.
+local function endpoint(self, svc, region)
+  local key = svc.name .. "\0" .. region
+  local ep = self.endpoints[key]
+  if ep then return ep end
+  local err
+  ep, err = endpoints.resolve(svc, region, self.settings, { allow_http = self.settings.allow_http })
+  if not ep then return nil, err end
+  self.endpoints[key] = ep
+  return ep
+end
+
 -- prepare's work; `level` is the caller's level as seen from here.
 local function prepare(self, service, op_name, params, opts, level)
   local svc, op = operation(service, op_name, level)
@@ -253,7 +268,7 @@ local function prepare(self, service, op_name, params, opts, level)
     return nil, errors.new("NoRegion", "no region: pass region=, set AWS_REGION, or set region in the profile",
       { service = svc.name, operation = op_name })
   end
-  local ep, eerr = endpoints.resolve(svc, region, self.settings, { allow_http = self.settings.allow_http })
+  local ep, eerr = endpoint(self, svc, region)
   if not ep then return nil, eerr end
 
   local req = codec_for(svc).build(svc, op_name, op, params)

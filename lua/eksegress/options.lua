@@ -84,6 +84,10 @@ M.list = {
     engine = true, doc = "retry backoff base in seconds (jitter scales from it; tests shrink it)" },
   { name = "ca_bundle", setting = true, type = "string", scopes = scopes(C), env = { "AWS_CA_BUNDLE" },
     profile = "ca_bundle", engine = true, doc = "a PEM file of trusted CAs instead of the system's (\"~\" expanded)" },
+  { name = "max_connections", setting = true, type = "integer", min = 1, max = 1000000, scopes = scopes(C),
+    engine = true,
+    doc = "connections open at once, in total and so to any one host (default: 64 per host, raised to the "
+      .. "number of tasks running at once, so eksegress.parallel's concurrency always gets its connections)" },
   { name = "rate_limit", setting = true, type = "number", min = 0.1, max = 1000000, scopes = scopes(C),
     doc = "client-side limit in requests per second per account/region/service (off when unset)" },
   { name = "rate_burst", setting = true, type = "integer", min = 1, max = 1000000, scopes = scopes(C),

@@ -45,9 +45,15 @@ local SHARED_WAIT_MS = 2
 -- configuration is their canonical text.
 local ENGINE_OPTIONS = {
   "audit_path", "backoff_base", "backoff_cap", "ca_bundle", "connect_timeout_ms", "insecure",
-  "max_attempts", "max_host_connections", "max_response_bytes", "quota_capacity", "retry_mode",
-  "seed", "timeout_ms", "user_agent",
+  "max_attempts", "max_connections", "max_host_connections", "max_response_bytes", "quota_capacity",
+  "retry_mode", "seed", "timeout_ms", "use_poll", "user_agent",
 }
+
+-- The per-host connection cap of an engine whose configuration sets none:
+-- the engine's default, raised to the number of tasks alive at once (each
+-- task has at most one request in flight), so `parallel` with a concurrency
+-- of 128 gets 128 connections without an option.
+local DEFAULT_CONNECTIONS = 64
 
 local function config_key(opts)
   local parts = {}
@@ -58,10 +64,23 @@ local function config_key(opts)
   return table.concat(parts, "\n")
 end
 
-local function new_slot(engine, key)
+local function new_slot(engine, key, opts)
   -- waiting: request id -> task; stash: request id -> response nobody waits
-  -- for yet; inflight: submitted and not yet routed; refs: users (clients)
-  return { engine = engine, key = key, waiting = {}, stash = {}, inflight = 0, refs = 0 }
+  -- for yet; inflight: submitted and not yet routed; refs: users (clients);
+  -- connections: the per-host cap the runtime set, nil when configured
+  local fixed = opts.max_connections ~= nil or opts.max_host_connections ~= nil
+  return { engine = engine, key = key, waiting = {}, stash = {}, inflight = 0, refs = 0,
+           connections = not fixed and DEFAULT_CONNECTIONS or nil }
+end
+
+-- Raise the connection cap of every engine without a configured one to the
+-- tasks alive now (never lowered: idle connections cost nothing here).
+local function fit_connections(self, slot)
+  local want = self.live
+  if slot.connections and want > slot.connections then
+    slot.engine:set_max_connections(want)
+    slot.connections = want
+  end
 end
 
 --- Create a runtime.
@@ -75,19 +94,22 @@ function M.new(opts)
   if type(opts) ~= "table" then errors.misuse("runtime.new: options must be a table", 2) end
   local engine, err = core.engine_new(opts)
   if not engine then return nil, err end
-  local slot = new_slot(engine, config_key(opts))
+  local slot = new_slot(engine, config_key(opts), opts)
   local rt = setmetatable({
     engine = engine,   -- the first engine (raw users, clients with its configuration)
     primary = slot,
     slots = { [slot.key] = slot },
     by_engine = { [engine] = slot },
-    ready = {},        -- FIFO of {task, value} to resume
+    ready = {},        -- FIFO of tasks to resume: ready[head .. tail], their values in ready_value
+    ready_value = {},
+    head = 1, tail = 0,
     timers = {},       -- list of {at = monotime, task = task}, unsorted (small)
     tasks = {},        -- coroutine -> task record
     live = 0,          -- tasks spawned and not finished
     limiters = {},     -- rate limiters by key
     events = {},       -- event key -> list of waiting tasks
     turn = 0,          -- which busy engine waits next when several have work
+    busy = {},         -- pump's list of engines with work
   }, Runtime)
   return rt
 end
@@ -145,9 +167,10 @@ function Runtime:engine_for(opts)
   if not slot then
     local engine, err = core.engine_new(opts)
     if not engine then return nil, err end
-    slot = new_slot(engine, key)
+    slot = new_slot(engine, key, opts or {})
     self.slots[key] = slot
     self.by_engine[engine] = slot
+    fit_connections(self, slot)
   end
   slot.refs = slot.refs + 1
   return slot.engine
@@ -167,7 +190,24 @@ function Runtime:release(engine)
 end
 
 local function push_ready(self, task, value)
-  self.ready[#self.ready + 1] = { task = task, value = value }
+  local t = self.tail + 1
+  self.tail = t
+  self.ready[t], self.ready_value[t] = task, value
+end
+
+local function has_ready(self) return self.head <= self.tail end
+
+-- The next task to resume and its value (the queue is not empty).
+local function pop_ready(self)
+  local h = self.head
+  local task, value = self.ready[h], self.ready_value[h]
+  self.ready[h], self.ready_value[h] = nil, nil
+  if h == self.tail then
+    self.head, self.tail = 1, 0
+  else
+    self.head = h + 1
+  end
+  return task, value
 end
 
 -- Route every completed response of one engine to its waiter (or stash it).
@@ -312,11 +352,15 @@ function Runtime:spawn(fn, ...)
   self.tasks[task.co] = task
   owner_of[task.co] = self
   self.live = self.live + 1
+  if self.live > DEFAULT_CONNECTIONS then
+    for _, slot in pairs(self.slots) do fit_connections(self, slot) end
+  end
   push_ready(self, task, nil)
   return task
 end
 
 local function fire_timers(self)
+  if #self.timers == 0 then return nil end
   local now = core.monotime()
   local nearest
   local i = 1
@@ -337,15 +381,16 @@ end
 -- none has and a timer is due). Returns the number of engines with work, or
 -- nil, err.
 local function pump(self, wait_ms, timer)
-  local busy = {}
+  local busy, n = self.busy, 0   -- reused: this runs on every wake-up
   for _, slot in pairs(self.slots) do
-    if slot.inflight > 0 then busy[#busy + 1] = slot end
+    if slot.inflight > 0 then n = n + 1; busy[n] = slot end
   end
-  if #busy == 0 then
+  for i = #busy, n + 1, -1 do busy[i] = nil end
+  if n == 0 then
     if timer and wait_ms > 0 then core.sleep_ms(wait_ms) end
     return 0
   end
-  if #busy == 1 then
+  if n == 1 then
     local _, err = busy[1].engine:step(wait_ms)
     if err then return nil, err end
     drain(self, busy[1])
@@ -356,7 +401,7 @@ local function pump(self, wait_ms, timer)
     if err then return nil, err end
     drain(self, slot)
   end
-  if #self.ready == 0 and wait_ms > 0 then
+  if not has_ready(self) and wait_ms > 0 then
     self.turn = self.turn % #busy + 1
     local slot = busy[self.turn]
     local _, err = slot.engine:step(math.min(wait_ms, SHARED_WAIT_MS))
@@ -375,15 +420,14 @@ function Runtime:run(done)
     errors.misuse("runtime:run() called from inside a task; use runtime:join()", 2)
   end
   while not done() do
-    if #self.ready > 0 then
-      local r = table.remove(self.ready, 1)
-      resume(self, r.task, r.value)
+    if has_ready(self) then
+      resume(self, pop_ready(self))
     else
       local wait = fire_timers(self)
-      if #self.ready == 0 then
+      if not has_ready(self) then
         local busy, serr = pump(self, math.floor(math.min(wait or 0.2, 0.2) * 1000), wait ~= nil)
         if not busy then return nil, serr end
-        if busy == 0 and not wait and #self.ready == 0 and not done() then
+        if busy == 0 and not wait and not has_ready(self) and not done() then
           -- Nothing in flight, no timer, nothing to resume: no one can ever
           -- wake the tasks that are left.
           return nil, errors.new("Deadlock", "runtime: tasks are waiting on nothing")
@@ -401,21 +445,19 @@ function Runtime:join(tasks)
   for _, t in ipairs(tasks) do if not t.done then remaining = remaining + 1 end end
   if remaining == 0 then return true end
   local me = own_task(self, 2)
-  if not me then
-    return self:run(function()
-      for _, t in ipairs(tasks) do if not t.done then return false end end
-      return true
-    end)
-  end
+  -- Count the tasks down as they finish (no scan of the list per step).
   for _, t in ipairs(tasks) do
     if not t.done then
       local prev = t.on_done
       t.on_done = function(task)
         if prev then prev(task) end
         remaining = remaining - 1
-        if remaining == 0 then push_ready(self, me, nil) end
+        if remaining == 0 and me then push_ready(self, me, nil) end
       end
     end
+  end
+  if not me then
+    return self:run(function() return remaining == 0 end)
   end
   coroutine.yield(WAIT, "join")
   return true

@@ -23,6 +23,18 @@ function M.start(args)
   return setmetatable({ pid = h.pid, url = h.captures[1], port = h.port, log = h.log, handle = h, rt = nil }, Sim)
 end
 
+--- Start the simulator with a generated fleet of n clusters in one account,
+-- all in us-west-2 (extra: more command-line arguments), and list their
+-- names through a client. Returns the simulator and the names.
+function M.start_fleet(n, extra)
+  local sim = M.start(("--time-scale 0 %s --generate 'clusters=%d,accounts=1,regions=us-west-2,seed=5,defects=0'")
+    :format(extra or "", n))
+  local c = sim:client{ env_extra = { AWS_REGION = "us-west-2" } }
+  local names = assert(c:collect("eks", "ListClusters", {}))
+  assert(#names == n, ("the simulator lists %d clusters, not %d"):format(#names, n))
+  return sim, names
+end
+
 function Sim:stop()
   if self.rt then self.rt:close() self.rt = nil end
   self.handle:stop()

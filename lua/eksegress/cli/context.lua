@@ -53,6 +53,7 @@ function Ctx:client_options(target)
     timeout_ms = ms(a.read_timeout, 3600000),
     connect_timeout_ms = ms(a.connect_timeout, 600000),
     ca_bundle = a.ca_bundle,
+    max_connections = a.max_connections,
     env = self.env,
     wire_log = a.debug and function(line) self.out:line("debug: " .. line) end or nil,
   }

@@ -29,7 +29,9 @@ Global options (before or after the command):
    --debug                    log every request and response on stderr (secrets redacted)
    --cli-read-timeout S       per-attempt timeout in seconds (0: none; default 60)
    --cli-connect-timeout S    connect timeout in seconds (0: none; default 60)
-   --ca-bundle PATH           CA certificates for TLS verification]]
+   --ca-bundle PATH           CA certificates for TLS verification
+   --max-connections N        connections open at once (default: 64 per host, more when
+                              --concurrency asks for more)]]
 
 -- Sentinel raised by the help and version actions: argparse would call
 -- os.exit itself, and main() must return a code instead.
@@ -70,6 +72,7 @@ local function build_parser(commands, state)
   p:option("--cli-read-timeout", "Per-attempt timeout in seconds (0: none).")
   p:option("--cli-connect-timeout", "Connect timeout in seconds (0: none).")
   p:option("--ca-bundle", "CA certificate bundle.")
+  p:option("--max-connections", "Connections open at once, in total and to any one host.")
   for _, cmd in ipairs(commands) do
     local c = p:command(cmd.name):add_help(false)
     c:summary(cmd.summary)
@@ -121,6 +124,13 @@ local function check_globals(args, cmd, out)
   if err then return nil, err end
   args.connect_timeout, err = seconds("cli-connect-timeout", args.cli_connect_timeout, 600)
   if err then return nil, err end
+  if args.max_connections ~= nil then
+    local n = math.tointeger(tonumber(args.max_connections))
+    if not n or not args.max_connections:find("^%d+$") or n < 1 or n > 100000 then
+      return nil, ("--max-connections must be an integer from 1 to 100000 (got %q)"):format(args.max_connections)
+    end
+    args.max_connections = n
+  end
   local formats = cmd.outputs or { "table", "json" }
   if args.output then
     local okf = false

@@ -202,21 +202,22 @@ local decoder = cjson.new()
 decoder.decode_invalid_numbers(false)
 
 -- Drop null members (keep null array elements: a hole would end the list) and
--- make integral floats integers. Recursion is bounded by the depth check.
-local function normalize(v)
-  if type(v) == "table" then
-    for k, x in pairs(v) do
-      if x == cjson.null then
-        if math.type(k) ~= "integer" then v[k] = nil end
-      else
-        v[k] = normalize(x)
-      end
+-- make integral floats integers, in place. Recursion is bounded by the depth
+-- check. Runs over every decoded response: strings and other scalars cost a
+-- comparison, no call.
+local NULL, mtype, tointeger = cjson.null, math.type, math.tointeger
+local function normalize(t)
+  for k, x in next, t do
+    if type(x) == "table" then
+      normalize(x)
+    elseif x == NULL then
+      if mtype(k) ~= "integer" then t[k] = nil end
+    elseif mtype(x) == "float" then
+      local i = tointeger(x)
+      if i then t[k] = i end
     end
-    return v
-  elseif math.type(v) == "float" then
-    return math.tointeger(v) or v
   end
-  return v
+  return t
 end
 
 --- Decode a JSON object sent by a server (a response body, credentials from a

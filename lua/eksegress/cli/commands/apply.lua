@@ -1,5 +1,6 @@
 --- eksegress apply: carry out a plan, canary first, then waves.
-local migrate = require "eksegress.workflows.migrate"
+local lazy = require "eksegress.cli.lazy"
+local migrate = lazy(function() return require "eksegress.workflows.migrate" end)
 local args_util = require "eksegress.cli.args"
 local files = require "eksegress.cli.files"
 local common = require "eksegress.cli.migrate_common"

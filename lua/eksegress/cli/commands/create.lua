@@ -1,8 +1,9 @@
 --- eksegress create: a new cluster with a chosen control plane egress mode,
 -- after the network preflight of its subnets.
-local create = require "eksegress.workflows.create"
-local preflight = require "eksegress.workflows.preflight"
-local checks = require "eksegress.workflows.preflight.checks"
+local lazy = require "eksegress.cli.lazy"
+local create = lazy(function() return require "eksegress.workflows.create" end)
+local preflight = lazy(function() return require "eksegress.workflows.preflight" end)
+local checks = lazy(function() return require "eksegress.workflows.preflight.checks" end)
 local errors = require "eksegress.errors"
 local exit = require "eksegress.cli.exit"
 local args_util = require "eksegress.cli.args"

@@ -1,7 +1,8 @@
 --- eksegress plan: a reviewable migration plan (nothing is changed).
+local lazy = require "eksegress.cli.lazy"
 local canonical = require "eksegress.canonical"
-local migrate = require "eksegress.workflows.migrate"
-local audit = require "eksegress.workflows.audit"
+local migrate = lazy(function() return require "eksegress.workflows.migrate" end)
+local audit = lazy(function() return require "eksegress.workflows.audit" end)
 local exit = require "eksegress.cli.exit"
 local args_util = require "eksegress.cli.args"
 local files = require "eksegress.cli.files"

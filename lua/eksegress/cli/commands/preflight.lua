@@ -1,7 +1,8 @@
 --- eksegress preflight: check clusters' networks before their egress becomes
 -- CUSTOMER_ROUTED.
-local preflight = require "eksegress.workflows.preflight"
-local checks = require "eksegress.workflows.preflight.checks"
+local lazy = require "eksegress.cli.lazy"
+local preflight = lazy(function() return require "eksegress.workflows.preflight" end)
+local checks = lazy(function() return require "eksegress.workflows.preflight.checks" end)
 local errors = require "eksegress.errors"
 local exit = require "eksegress.cli.exit"
 local args_util = require "eksegress.cli.args"

@@ -1,6 +1,7 @@
 --- eksegress reach: the destinations a cluster's control plane calls, and how
 -- each travels once its egress goes through the VPC.
-local reach = require "eksegress.workflows.reach"
+local lazy = require "eksegress.cli.lazy"
+local reach = lazy(function() return require "eksegress.workflows.reach" end)
 local args_util = require "eksegress.cli.args"
 local columns = require "eksegress.cli.columns"
 local exit = require "eksegress.cli.exit"

@@ -1,5 +1,6 @@
 --- eksegress resume: finish an apply after a crash or an interruption.
-local migrate = require "eksegress.workflows.migrate"
+local lazy = require "eksegress.cli.lazy"
+local migrate = lazy(function() return require "eksegress.workflows.migrate" end)
 local common = require "eksegress.cli.migrate_common"
 
 local M = {

@@ -1,6 +1,7 @@
 --- eksegress scp: an Organizations SCP that enforces the egress mode, what it
 -- blocks in plain words, and (--explain) its decision on each kind of request.
-local scp = require "eksegress.workflows.scp"
+local lazy = require "eksegress.cli.lazy"
+local scp = lazy(function() return require "eksegress.workflows.scp" end)
 local args_util = require "eksegress.cli.args"
 local columns = require "eksegress.cli.columns"
 local exit = require "eksegress.cli.exit"

@@ -1,6 +1,7 @@
 --- eksegress token: an EKS bearer token for kubectl, like `aws eks get-token`.
+local lazy = require "eksegress.cli.lazy"
 local cjson = require "cjson"
-local token = require "eksegress.workflows.token"
+local token = lazy(function() return require "eksegress.workflows.token" end)
 local role = require "eksegress.credentials.role"
 local args_util = require "eksegress.cli.args"
 local exit = require "eksegress.cli.exit"
