@@ -2,7 +2,9 @@
 -- section 3; docs/RELIABILITY.md lists every category and the spec that
 -- covers it): global flags and regions, broken config and credentials
 -- files, bad settings in the environment, invalid cluster names, and plans
--- and audit reports crafted with a valid id but impossible targets.
+-- and audit reports crafted with a valid id but impossible targets; and
+-- responses that are not what AWS sends (a proxy's HTML page, an empty, truncated,
+-- wrongly typed, out-of-range or hostile body, a dropped connection).
 --
 -- Every case: the documented exit code (cli/exit.lua: 64 for a bad flag,
 -- argument or input file; 2 when the targets cannot be read, as for a
@@ -12,7 +14,9 @@
 local cjson = require "cjson"
 local canonical = require "eksegress.canonical"
 local document = require "eksegress.workflows.migrate.document"
+local cli = require "helpers.cli"
 local mh = require "helpers.migrate"
+local scripted = require "helpers.scripted"
 
 local lines = mh.lines
 
@@ -209,6 +213,62 @@ describe("eksegress given bad input (process)", function()
       }
       refused(64, { "plan", "--from-report", file(cjson.encode(report)), "--out", dir .. "/r.json" },
         "is not a region name")
+    end)
+  end)
+
+  describe("responses that are not what AWS sends", function()
+    -- Exit 2 (the targets could not be read), every stderr line one of ours,
+    -- no traceback or internal error, the reason in the line.
+    local function unreadable(r, want)
+      assert.are.equal(2, r.status, r.stderr)
+      local ls = lines(r.stderr)
+      assert.is_true(#ls >= 1)
+      for _, l in ipairs(ls) do
+        assert.is_truthy(l:find("^eksegress: "), l)
+        assert.is_nil(l:find("%.lua:%d+"), "a Lua source location: " .. l)
+      end
+      for _, bad in ipairs{ "stack traceback", "lua5.4:", "internal error" } do
+        assert.is_nil(r.stderr:find(bad, 1, true), bad .. " in " .. r.stderr)
+      end
+      assert.is_truthy(r.stderr:find(want, 1, true), ("%q lacks %q"):format(r.stderr, want))
+    end
+
+    local srv
+    setup(function() srv = scripted.start() end)
+    teardown(function() if srv then srv:stop() end end)
+
+    -- preflight reads EKS (rest-json) first; audit reads STS (XML) first.
+    for _, case in ipairs{
+      { 200, "<html><body>Welcome to the proxy</body></html>", "malformed JSON response",
+        "unexpected root element in response" },
+      { 502, "<html><body>Bad gateway</body></html>", "HTTP status 502", "HTTP status 502" },
+      { 200, "", "empty response body", "empty response body" },
+      { 200, '{"cluster":', "unexpected end", "XML parse error" },
+      { 200, '{"cluster":"prod"}', "member 'cluster' must be an object", "XML parse error" },
+      { 200, '{"cluster":{"name":"c","resourcesVpcConfig":"x"}}',
+        "member 'cluster.resourcesVpcConfig' must be an object", "XML parse error" },
+      { 200, '{"cluster":{"name":"c","createdAt":1e999}}', "a number is beyond the range of a double",
+        "XML parse error" },
+      { 200, ("["):rep(100000), "JSON nested deeper than 64 levels", "XML parse error" },
+      { 200, "<!DOCTYPE x [<!ENTITY a 'aaaa'>]><GetCallerIdentityResponse>&a;</GetCallerIdentityResponse>",
+        "malformed JSON response", "DOCTYPE" },
+    } do
+      it(("HTTP %d %q: exit 2, one line naming what was wrong"):format(case[1], case[2]:sub(1, 40)), function()
+        srv:script{ { path = "*", status = case[1], body = case[2] } }
+        unreadable(cli.run({ url = srv.url }, { "preflight", "--cluster", "c" }, { AWS_MAX_ATTEMPTS = "1" }),
+          case[3])
+        unreadable(cli.run({ url = srv.url }, { "audit" }, { AWS_MAX_ATTEMPTS = "1" }), case[4])
+      end)
+    end
+
+    it("every response truncated (Content-Length larger than the body) or dropped: exit 2, one line", function()
+      for _, fault in ipairs{ "truncate_rate", "drop_rate" } do
+        sim:admin("POST", "/_sim/faults", { reset = true, seed = 86, [fault] = 1 })
+        local r = mh.cli(sim, { "preflight", "--region", region, "--cluster", cluster.name },
+          { env = { AWS_MAX_ATTEMPTS = "2" } })
+        sim:admin("POST", "/_sim/faults", { reset = true })
+        unreadable(r, "cluster " .. cluster.name)
+      end
     end)
   end)
 end)
