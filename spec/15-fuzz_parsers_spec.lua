@@ -16,15 +16,9 @@ local canonical = require "eksegress.canonical"
 local common = require "eksegress.protocols.common"
 local config = require "eksegress.config"
 local fuzz = require "helpers.fuzz"
+local read = require("helpers.fixtures").read
 local report_json = require "eksegress.report.json"
 local services = require "eksegress.services"
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 local function report(name, stats)
   io.stdout:write(("# lua-fuzz: %s %d inputs, %d bytes, peak heap growth %d KiB\n"):format(

@@ -21,7 +21,7 @@ local scripted = require "helpers.scripted"
 local lines = mh.lines
 
 describe("eksegress given bad input (process)", function()
-  local sim, fleet, dir, plan_text, plan, cluster, region
+  local sim, fleet, dir, plan_text, cluster, region
 
   setup(function()
     sim, fleet = mh.start_fleet{ generate = "clusters=2,accounts=1,regions=1,seed=3,defects=0,routed=0,isolated=0,"
@@ -33,7 +33,6 @@ describe("eksegress given bad input (process)", function()
     local r = mh.cli(sim, { "plan", "--region", region, "--out", path, "--cluster", cluster.name })
     assert(r.status == 0, r.stderr)
     plan_text = mh.read(path)
-    plan = cjson.decode(plan_text)
   end)
   teardown(function() mh.stop(sim, dir) end)
 

@@ -30,15 +30,8 @@ M.TOKENS = {
   ("{\"a\":"):rep(100), "9223372036854775808", "0x10", "NaN", "Infinity",
 }
 
---- A seeded generator: r(n) is 1..n (the high bits of a linear congruential
--- sequence, as helpers.migrate's).
-function M.rng(seed)
-  local x = seed
-  return function(n)
-    x = (x * 1103515245 + 12345) % 2147483648
-    return (x >> 16) % n + 1
-  end
-end
+--- A seeded generator: r(n) is 1..n (the specs' one, helpers.migrate.rng).
+M.rng = require("helpers.migrate").rng
 
 local function random_bytes(r, n)
   local t = {}
