@@ -6,7 +6,8 @@
 #   make test       install missing system packages, build, run every suite
 #   make check      test + sanitizers (ASan/UBSan) + valgrind + luacheck + cppcheck
 #   make bench      benchmarks (never part of test)
-#   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
+#   make fuzz       libFuzzer targets (FUZZ_SECONDS each), then the Lua-level
+#                   fuzz at LUA_FUZZ_SCALE times its make-test counts
 #
 # BUILD selects the output folder, so several builds (and several developers'
 # sessions) never write the same objects: make BUILD=build/asan ...
@@ -302,8 +303,49 @@ bench: setup all
 bench-run:
 	@sh bench/run.sh $(BUILD)
 
-fuzz: setup
-	@sh fuzz/run.sh $(FUZZ_SECONDS)
+# Then the Lua-level fuzz (spec 15) at LUA_FUZZ_SCALE times its make-test counts.
+LUA_FUZZ_SCALE ?= 100
+
+fuzz: setup all
+	@rc=0; sh fuzz/run.sh $(FUZZ_SECONDS) || rc=1; \
+	 $(LUA_ENV) EKSEGRESS_FUZZ_SCALE=$(LUA_FUZZ_SCALE) $(BUSTED) -o TAP spec/15-fuzz_parsers_spec.lua || rc=1; \
+	 exit $$rc
 
 clean:
 	rm -rf build
+
+# ---- reliability (issue 16): secret wiping, fuzzing, chaos -----------------
+#
+#   make fuzz          every libFuzzer target for FUZZ_SECONDS (fuzz/run.sh), then
+#                      spec 15 (the Lua-level fuzz) with EKSEGRESS_FUZZ_SCALE=LUA_FUZZ_SCALE
+#   make fuzz-short    every target for FUZZ_SHORT_SECONDS (part of make check)
+#   make chaos         the long forms: audit of 2,000 clusters under faults,
+#                      migration of 200 clusters under faults and kill -9
+#                      (tools/chaos/run.sh; docs/RELIABILITY.md)
+#
+# test_secret_wipe watches every free() and realloc() the core makes for
+# canary secrets: it links with --wrap for them and for malloc
+# (csrc/tests/test_secret_wipe.c).
+FUZZ_SHORT_SECONDS ?= 3
+CHAOS_ARGS ?=
+
+# make check runs a short fuzz pass as one more suite.
+CHECK_SUITES += "$(MAKE) --no-print-directory -s fuzz-short"
+
+$(BUILD)/tests/test_secret_wipe: csrc/tests/test_secret_wipe.c $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) -Icsrc/core $< $(CORE_LIB) $(ALL_LDFLAGS) \
+	  -Wl,--wrap=free,--wrap=realloc,--wrap=malloc $(CORE_LIBS) -lm -lpthread -o $@
+
+.PHONY: fuzz-short chaos chaos-run
+
+fuzz-short:
+	@sh fuzz/run.sh $(FUZZ_SHORT_SECONDS)
+
+chaos: setup all
+	@$(MAKE) --no-print-directory chaos-run
+
+chaos-run:
+	@$(LUA_ENV) sh tools/chaos/run.sh $(CHAOS_ARGS)
+
+# ---- end of the reliability block -------------------------------------------

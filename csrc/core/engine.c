@@ -401,6 +401,8 @@ static void es_req_free(struct es_req *q)
   free(q->host);
   free(q->hdrs);
   es_buf_free(&q->hstore);
+  if(q->body)
+    OPENSSL_cleanse(q->body, q->body_len);
   free(q->body);
   free(q->region);
   free(q->service);
@@ -1305,6 +1307,10 @@ int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
     return ES_ENOMEM;
   q->e = e;
   q->state = ES_RS_WAITING;
+  /* Headers (an Authorization for container credentials), the body (a web
+     identity token) and the response (keys from STS) may be secrets. */
+  es_buf_set_secret(&q->hstore);
+  es_buf_set_secret(&q->hraw);
   rc = es_parse_url(q, r->url);
   if(rc == ES_OK)
     rc = es_copy_headers(q, r);
@@ -1317,6 +1323,7 @@ int es_engine_submit(struct es_engine *e, const struct es_http_request *r,
   q->resp = calloc(1, sizeof(*q->resp));
   if(!q->method || !q->body || !q->resp)
     goto fail;
+  es_buf_set_secret(&q->resp->body);
   if(r->service && !(q->service = es_strdup0(r->service)))
     goto fail;
   if(r->region && !(q->region = es_strdup0(r->region)))

@@ -24,12 +24,14 @@ static size_t grown_cap(const struct es_buf *b, size_t extra)
   return ncap;
 }
 
-/* Grow b to hold extra more bytes; wipe: never leave the old contents behind
-   in freed memory (no realloc, which may free the old block uncleared). */
-static int reserve(struct es_buf *b, size_t extra, int wipe)
+/* Grow b to hold extra more bytes. A secret buffer never leaves its old
+   contents behind in freed memory (no realloc, which may free the old block
+   uncleared). */
+int es_buf_reserve(struct es_buf *b, size_t extra)
 {
   size_t ncap = grown_cap(b, extra);
   char *p;
+  int wipe = b->secret;
   if(ncap == 0)
     return ES_OK;
   if(ncap == (size_t)-1)
@@ -49,14 +51,15 @@ static int reserve(struct es_buf *b, size_t extra, int wipe)
   return ES_OK;
 }
 
-int es_buf_reserve(struct es_buf *b, size_t extra)
+void es_buf_set_secret(struct es_buf *b)
 {
-  return reserve(b, extra, 0);
+  b->secret = 1;
 }
 
 int es_buf_reserve_secret(struct es_buf *b, size_t extra)
 {
-  return reserve(b, extra, 1);
+  es_buf_set_secret(b);
+  return es_buf_reserve(b, extra);
 }
 
 int es_buf_append(struct es_buf *b, const void *p, size_t n)
@@ -110,6 +113,8 @@ void es_buf_reset(struct es_buf *b)
 
 void es_buf_free(struct es_buf *b)
 {
+  if(b->secret && b->data)
+    OPENSSL_cleanse(b->data, b->cap);
   free(b->data);
   b->data = NULL;
   b->len = b->cap = 0;
@@ -117,7 +122,7 @@ void es_buf_free(struct es_buf *b)
 
 void es_buf_wipe_free(struct es_buf *b)
 {
-  if(b->data)
+  if(b->data && !b->secret)
     OPENSSL_cleanse(b->data, b->cap);
   es_buf_free(b);
 }

@@ -338,7 +338,7 @@ int es_proc_run(const char *const *argv, const struct es_proc_opts *opts,
 
 void es_proc_result_free(struct es_proc_result *r)
 {
-  struct es_buf b;
+  struct es_buf b = ES_BUF_INIT;
   if(!r)
     return;
   b.data = r->out;

@@ -163,6 +163,12 @@ struct es_sigv4_signer *es_sigv4_signer_new(size_t key_cache_size)
   if(!s)
     return NULL;
   s->clock = default_clock;
+  /* Scratch that may hold the session token (canonical headers and query,
+     the presign's parameters), wiped whenever it grows or is freed. */
+  es_buf_set_secret(&s->hl.text);
+  es_buf_set_secret(&s->ql.text);
+  es_buf_set_secret(&s->ql.tmp);
+  es_buf_set_secret(&s->cquery);
   if(es_sv4_keycache_init(&s->cache, key_cache_size ? key_cache_size : DEFAULT_CACHE_SIZE)) {
     free(s);
     return NULL;
@@ -409,9 +415,14 @@ void es_sigv4_result_free(struct es_sigv4_result *r)
   memset(r, 0, sizeof(*r));
 }
 
-/* Empty the result but keep its memory for reuse. */
+/* Empty the result but keep its memory for reuse. The canonical request,
+   the target and the header storage can carry the session token: they wipe
+   what they leave behind when they grow. */
 static void result_clear(struct es_sigv4_result *r)
 {
+  es_buf_set_secret(&r->canonical_request);
+  es_buf_set_secret(&r->target);
+  es_buf_set_secret(&r->storage);
   es_buf_reset(&r->canonical_request);
   es_buf_reset(&r->string_to_sign);
   es_buf_reset(&r->target);

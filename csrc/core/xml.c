@@ -154,31 +154,6 @@ static void xml_fail(struct xml_state *st, int code, const char *msg)
   XML_StopParser(st->p, XML_FALSE);
 }
 
-/*
- * Append character data without leaving stale copies in freed memory: growth goes
- * through a fresh buffer and the old one is wiped (leaf text may be a secret key).
- */
-static int text_append(struct es_buf *b, const char *s, size_t n)
-{
-  if(n > ((size_t)-1) / 2 - b->len)
-    return ES_ENOMEM;
-  if(b->len + n + 1 > b->cap) {
-    struct es_buf nb = ES_BUF_INIT;
-    size_t want = b->cap * 2 > b->len + n ? b->cap * 2 : b->len + n;
-    int rc = es_buf_reserve(&nb, want);
-    if(rc)
-      return rc;
-    rc = es_buf_append(&nb, b->data ? b->data : "", b->len);
-    if(rc) {
-      es_buf_free(&nb);
-      return rc;
-    }
-    es_buf_wipe_free(b);
-    *b = nb;
-  }
-  return es_buf_append(b, s, n);
-}
-
 static const char *local_name(const XML_Char *name)
 {
   const char *sep = strrchr(name, XML_NS_SEP);
@@ -303,7 +278,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
     xml_fail(st, ES_ERANGE, msg);
     return;
   }
-  if(text_append(&st->text, s, n))
+  if(es_buf_append(&st->text, s, n))
     xml_fail(st, ES_ENOMEM, "out of memory");
 }
 
@@ -412,6 +387,7 @@ int es_xml_parse(const char *data, size_t len, const struct es_xml_limits *lim,
     data = "";
 
   memset(&st, 0, sizeof(st));
+  es_buf_set_secret(&st.text);   /* leaf text may be a secret key: no stale copies */
   st.max_depth = lim && lim->max_depth ? lim->max_depth : ES_XML_DEFAULT_MAX_DEPTH;
   st.max_nodes = lim && lim->max_nodes ? lim->max_nodes : ES_XML_DEFAULT_MAX_NODES;
   /* Without a DTD nothing expands (a reference is never shorter than what it decodes

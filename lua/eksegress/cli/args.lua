@@ -32,6 +32,15 @@ function M.list(flag, s)
   return out
 end
 
+--- A region name (a DNS label, such as us-east-1); nil stays nil. The
+-- client refuses anything else by raising (a misuse), so a flag's value is
+-- checked here, where it is still a usage error.
+function M.region(flag, s)
+  if s == nil then return nil end
+  if not settings.valid_region(s) then return nil, ("%s: %q is not a region name"):format(flag, s) end
+  return s
+end
+
 --- --regions: "all" or a list of valid region names; nil stays nil.
 function M.regions(s)
   if s == nil then return nil end
@@ -39,7 +48,8 @@ function M.regions(s)
   local list, err = M.list("--regions", s)
   if not list then return nil, err end
   for _, r in ipairs(list) do
-    if not settings.valid_region(r) then return nil, ("--regions: %q is not a region name"):format(r) end
+    local _, rerr = M.region("--regions", r)
+    if rerr then return nil, rerr end
   end
   return list
 end

@@ -120,6 +120,10 @@ local function check_globals(args, cmd, out)
     return n
   end
   local err
+  if args.region ~= nil then
+    local _, rerr = require("eksegress.cli.args").region("--region", args.region)
+    if rerr then return nil, rerr end
+  end
   args.read_timeout, err = seconds("cli-read-timeout", args.cli_read_timeout, 3600)
   if err then return nil, err end
   args.connect_timeout, err = seconds("cli-connect-timeout", args.cli_connect_timeout, 600)

@@ -202,22 +202,29 @@ local decoder = cjson.new()
 decoder.decode_invalid_numbers(false)
 
 -- Drop null members (keep null array elements: a hole would end the list) and
--- make integral floats integers, in place. Recursion is bounded by the depth
--- check. Runs over every decoded response: strings and other scalars cost a
--- comparison, no call.
-local NULL, mtype, tointeger = cjson.null, math.type, math.tointeger
+-- make integral floats integers, in place; false when a number is beyond a
+-- double's range. cjson reads 1e999 as inf (strtod overflows), and an inf
+-- that got into a document made every JSON encoder of ours raise later
+-- (report, plan, journal): such a body is malformed, like NaN, refused here.
+-- Recursion is bounded by the depth check. Runs over every decoded response:
+-- strings and other scalars cost a comparison, no call.
+local NULL, mtype, tointeger, HUGE = cjson.null, math.type, math.tointeger, math.huge
 local function normalize(t)
   for k, x in next, t do
     if type(x) == "table" then
-      normalize(x)
+      if not normalize(x) then return false end
     elseif x == NULL then
       if mtype(k) ~= "integer" then t[k] = nil end
     elseif mtype(x) == "float" then
       local i = tointeger(x)
-      if i then t[k] = i end
+      if i then
+        t[k] = i
+      elseif x == HUGE or x == -HUGE then
+        return false
+      end
     end
   end
-  return t
+  return true
 end
 
 --- Decode a JSON object sent by a server (a response body, credentials from a
@@ -239,7 +246,8 @@ function M.json_decode(body)
   if type(v) ~= "table" or (next(v) ~= nil and M.is_sequence(v)) then
     return nil, "not a JSON object"
   end
-  return normalize(v)
+  if not normalize(v) then return nil, "a number is beyond the range of a double" end
+  return v
 end
 
 return M

@@ -31,6 +31,14 @@ function M.decode_body(svc, opname, resp)
   return tree
 end
 
+-- Text of a child, nil when absent or blank: an empty <Code/> or <Message/>
+-- is no code or message (an error with an empty message printed as nothing).
+local function child_text(node, name)
+  local s = xmltable.child_text(node, name)
+  if s and s:find("^[ \t\r\n]*$") then return nil end
+  return s
+end
+
 --- Error details from an XML error document (either shape above), or nil when the
 -- tree is not one: {code, message, type, request_id}.
 function M.error_from_tree(tree)
@@ -42,10 +50,10 @@ function M.error_from_tree(tree)
   end
   if not e then return nil end
   local info = {
-    code = xmltable.child_text(e, "Code"),
-    message = xmltable.child_text(e, "Message"),
-    type = xmltable.child_text(e, "Type"),
-    request_id = xmltable.child_text(tree, "RequestId") or xmltable.child_text(tree, "RequestID"),
+    code = child_text(e, "Code"),
+    message = child_text(e, "Message"),
+    type = child_text(e, "Type"),
+    request_id = child_text(tree, "RequestId") or child_text(tree, "RequestID"),
   }
   if info.code then info.code = info.code:match("^[ \t\r\n]*(.-)[ \t\r\n]*$") end
   return info

@@ -59,6 +59,8 @@ local function targets_from_report(path)
     if type(c) ~= "table" or type(c.name) ~= "string" or type(c.region) ~= "string" or type(c.account) ~= "string" then
       return nil, path .. ": a cluster entry lacks account, region or name"
     end
+    local why = migrate.document.check_target(c)
+    if why then return nil, ("%s: cluster %s: %s"):format(path, c.name, why) end
     if c.egress_mode ~= "CUSTOMER_ROUTED" then
       targets[#targets + 1] = { account = c.account, region = c.region, name = c.name, access = access[c.account] }
     end

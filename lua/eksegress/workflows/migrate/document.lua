@@ -279,7 +279,6 @@ end
 local function check_request(plan, c)
   local r = c.request
   local path = M.request_path(c.name)
-  if not c.name:find("^[%w][%w_%-]*$") then return "the cluster name is not an EKS cluster name" end
   if type(r) ~= "table" or r.method ~= "POST" or r.path ~= path or type(r.body) ~= "table" then
     return "the request is not POST " .. path
   end
@@ -310,6 +309,24 @@ local function check_access(a)
   return nil
 end
 
+--- Is a target {account, region, name} one a client can be pointed at? The
+-- client raises on a region that is not one (a misuse), and a plan or an
+-- audit report read from a file is not code: checked here, where it is
+-- still bad input. Used for plans and for the audit reports plan reads.
+-- @treturn nil when it is, or the reason
+function M.check_target(c)
+  if not (is_string(c.account) and c.account:find("^%d%d%d%d%d%d%d%d%d%d%d%d$")) then
+    return ("account %q is not a 12-digit account id"):format(tostring(c.account))
+  end
+  if not require("eksegress.settings").valid_region(c.region) then
+    return ("region %q is not a region name"):format(tostring(c.region))
+  end
+  if not (is_string(c.name) and #c.name <= 100 and c.name:find("^[%w][%w_%-]*$")) then
+    return ("name %q is not an EKS cluster name"):format(tostring(c.name))
+  end
+  return nil
+end
+
 local function check_cluster(plan, c, i, seen)
   if type(c) ~= "table" then return ("cluster #%d is not an object"):format(i) end
   for _, f in ipairs{ "account", "region", "name", "key", "action", "fingerprint" } do
@@ -318,7 +335,7 @@ local function check_cluster(plan, c, i, seen)
   if c.key ~= M.key(c) then return ("cluster #%d: key does not match account/region/name"):format(i) end
   if seen[c.key] then return "cluster " .. c.key .. " appears twice" end
   seen[c.key] = true
-  local why = check_state(c) or check_preflight(c.preflight) or check_access(c.access)
+  local why = M.check_target(c) or check_state(c) or check_preflight(c.preflight) or check_access(c.access)
   if not why then
     if c.action == "migrate" then
       why = check_request(plan, c)
