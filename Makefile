@@ -5,8 +5,12 @@
 #   make            build build/eksegress/core.so and build/libeksegress_core.a
 #   make test       install missing system packages, build, run every suite
 #   make check      test + sanitizers (ASan/UBSan) + valgrind + luacheck + cppcheck
+#                   + the short chaos runs
 #   make bench      benchmarks (never part of test)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
+#   make chaos      the chaos specs at full size (CHAOS_SCALE=1: 2,000-cluster
+#                   audit, 200-cluster migration with 20 kill -9s); make check
+#                   runs their short form (chaos-short, CHAOS_SCALE=0.1)
 #
 # BUILD selects the output folder, so several builds (and several developers'
 # sessions) never write the same objects: make BUILD=build/asan ...
@@ -17,6 +21,7 @@ PYTHON     ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo p
 LUA        ?= lua5.4
 BUSTED     ?= $(LUA) $(shell command -v busted 2>/dev/null || echo /usr/bin/busted)
 FUZZ_SECONDS ?= 60
+CHAOS_SCALE  ?= 1
 
 # pkg-config is evaluated lazily (=), after `setup` has had a chance to run.
 CORE_PKGS   = libcurl libcrypto jansson expat
@@ -46,7 +51,7 @@ LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='$(BUILD)/?
           EKSEGRESS_PYTHON='$(PYTHON)'
 
 .PHONY: demo all setup test test-run ctest ctest-run busted simtest check check-run asan valgrind \
-        lint luacheck cppcheck check-layers bench fuzz clean
+        lint luacheck cppcheck check-layers bench fuzz chaos chaos-short chaos-run clean
 
 all: $(CORE_SO) $(CORE_LIB)
 
@@ -203,7 +208,8 @@ CHECK_SUITES = "$(MAKE) --no-print-directory -s test-run" \
                "$(MAKE) --no-print-directory -s valgrind" \
                "$(MAKE) --no-print-directory -s check-layers" \
                "$(MAKE) --no-print-directory -s luacheck" \
-               "$(MAKE) --no-print-directory -s cppcheck"
+               "$(MAKE) --no-print-directory -s cppcheck" \
+               "$(MAKE) --no-print-directory -s chaos-short"
 
 check-run:
 	@tools/run-suites $(CHECK_SUITES)
@@ -304,6 +310,22 @@ bench-run:
 
 fuzz: setup
 	@sh fuzz/run.sh $(FUZZ_SECONDS)
+
+# ---- chaos ---------------------------------------------------------------
+#
+# spec/9x-*_spec.lua, tagged #chaos (the default busted run excludes them):
+# faults, kill -9 and resume, clock skew, expiring and failing credentials,
+# unwritable journals and reports, the canary secret scan. CHAOS_SCALE scales
+# cluster and kill counts; CHAOS_FIGURES=FILE collects the measured figures.
+
+chaos: setup all
+	@$(MAKE) --no-print-directory -s chaos-run CHAOS_SCALE=$(CHAOS_SCALE)
+
+chaos-short: all
+	@$(MAKE) --no-print-directory -s chaos-run CHAOS_SCALE=0.1
+
+chaos-run:
+	@$(LUA_ENV) CHAOS_SCALE=$(CHAOS_SCALE) $(BUSTED) --run=chaos -o TAP
 
 clean:
 	rm -rf build
