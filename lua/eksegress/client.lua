@@ -167,6 +167,9 @@ function Client:_credential_context(env)
     -- their own (eksegress.credentials.cache).
     wait = function(flight) this.runtime:wait_on(flight) end,
     wake = function(flight) this.runtime:wake(flight) end,
+    -- Pauses between a provider's own attempts (container credentials,
+    -- credential_process) yield the task instead of blocking the scheduler.
+    sleep = function(seconds) this.runtime:sleep(seconds) end,
   }
 end
 
