@@ -114,6 +114,31 @@ function M.assert_no_crash(text, what)
   return text
 end
 
+--- Start the simulator on a generated fleet whose top-level keys are set
+-- from `top` (e.g. {container_credentials = {...}}); `args` as for
+-- helpers.migrate.start_fleet. Returns the simulator.
+function M.start_fleet(generate, args, top)
+  local cjson = require "cjson"
+  local simmod = require "helpers.sim"
+  local path = os.tmpname()
+  local r = core.run_process({ python(), "tools/ekssim/ekssim.py", "--generate", generate, "--dump-fleet", path },
+    { timeout_ms = 60000 })
+  assert(r.status == 0, "ekssim --dump-fleet: " .. r.stderr)
+  r = core.run_process({ python(), "-c", [[
+import json, sys
+path, top = sys.argv[1], json.loads(sys.argv[2])
+with open(path) as f:
+    fleet = json.load(f)
+fleet.update(top)
+with open(path, "w") as f:
+    json.dump(fleet, f)
+]], path, cjson.encode(top or {}) }, { timeout_ms = 30000 })
+  assert(r.status == 0, "editing the fleet: " .. r.stderr)
+  local sim = simmod.start(("--fleet %s %s"):format(path, args or ""))
+  os.remove(path)
+  return sim
+end
+
 --- Sleep a little (polling loops in the specs).
 function M.nap(ms)
   core.sleep_ms(ms or 5)
