@@ -93,7 +93,8 @@ describe("chaos: migration under faults and kill -9 #chaos", function()
   end
 
   it(("every cluster ends CUSTOMER_ROUTED with one distinct update after %d kill -9s and resumes "
-    .. "under faults; nothing unplanned, no revert, the journal valid after every kill"):format(kills_wanted), function()
+    .. "under faults; nothing unplanned, no revert, the journal valid after every kill"):format(kills_wanted),
+  function()
     local random = mh.rng(91016)
     local kills, rounds, runs = 0, 0, 0
     local figures = { lines = 0, updates = 0, torn_seen = 0, torn_made = 0, exits = {} }

@@ -34,7 +34,8 @@ describe("chaos: journals and reports that cannot be written #chaos", function()
   local unshare = can_unshare()
 
   setup(function()
-    sim = mh.start_fleet{ generate = "clusters=8,accounts=1,regions=us-east-1,seed=93,defects=0,routed=0,isolated=0,nomode=0",
+    sim = mh.start_fleet{ generate = "clusters=8,accounts=1,regions=us-east-1,seed=93"
+                                   .. ",defects=0,routed=0,isolated=0,nomode=0",
                           args = "--time-scale 0.001" }
     dir = mh.tmpdir()
   end)

@@ -11,7 +11,8 @@ local mh = require "helpers.migrate"
 describe("regression: a journal past the file-size limit", function()
   local sim, dir
   setup(function()
-    sim = mh.start_fleet{ generate = "clusters=3,accounts=1,regions=us-east-1,seed=3,defects=0,routed=0,isolated=0,nomode=0",
+    sim = mh.start_fleet{ generate = "clusters=3,accounts=1,regions=us-east-1,seed=3"
+                                   .. ",defects=0,routed=0,isolated=0,nomode=0",
                           args = "--time-scale 0" }
     dir = mh.tmpdir()
   end)
