@@ -8,19 +8,13 @@
 -- journaled as an intent first) and the journal itself, read line by line
 -- after every kill (a torn tail only at the end, cut off by the next run).
 local cjson = require "cjson"
-local canonical = require "eksegress.canonical"
 local migrate = require "eksegress.workflows.migrate"
 local chaos = require "helpers.chaos"
 local mh = require "helpers.migrate"
 
 local REGIONS = "us-east-1+us-west-2+eu-west-1+eu-central-1"
 
-local function args(list, ...)
-  local out = {}
-  for _, a in ipairs(list) do out[#out + 1] = a end
-  for _, a in ipairs{ ... } do out[#out + 1] = a end
-  return out
-end
+local args = chaos.args
 
 -- The journal's bytes, checked without the workflow's reader: every line
 -- ending in a newline is one JSON object; only the bytes after the last
@@ -62,13 +56,8 @@ describe("chaos: migration under faults and kill -9 #chaos", function()
   -- A fresh fleet, an empty log, and its plan (made without faults: the
   -- audit spec covers reading under faults) where the CLI reads it.
   local function fresh_plan()
-    sim:admin("POST", "/_sim/faults", { reset = true })
-    sim:admin("POST", "/_sim/reset")
     round = round + 1
-    plan = assert(migrate.plan(mh.factory(sim), { targets = mh.targets(sim), version = "test" }))
-    plan_path = ("%s/round%d.plan.json"):format(dir, round)
-    mh.write(plan_path, canonical.encode(plan) .. "\n")
-    journal = (plan_path:gsub("%.json$", ".journal"))
+    plan, plan_path, journal = chaos.fresh_plan(sim, dir, round)
   end
 
   local function accepted_updates(since)
@@ -79,18 +68,6 @@ describe("chaos: migration under faults and kill -9 #chaos", function()
     return n
   end
 
-  -- Every update EKS accepted was journaled (intent, with its token) first.
-  local function assert_journaled_first()
-    local intents = {}
-    for _, r in ipairs(mh.records(journal, "intent")) do intents[r.key] = r.token end
-    for key, rec in pairs(mh.log(sim).clusters) do
-      for _, call in ipairs(rec.calls) do
-        if call.accepted == true then
-          assert.are.equal(call.client_request_token, intents[key], key .. ": EKS got an update before its intent")
-        end
-      end
-    end
-  end
 
   it(("every cluster ends CUSTOMER_ROUTED with one distinct update after %d kill -9s and resumes "
     .. "under faults; nothing unplanned, no revert, the journal valid after every kill"):format(kills_wanted),
@@ -145,7 +122,7 @@ describe("chaos: migration under faults and kill -9 #chaos", function()
           local _, torn = check_journal_bytes(journal)
           if torn > 0 then figures.torn_seen = figures.torn_seen + 1 end
           mh.journal(journal)
-          assert_journaled_first()
+          chaos.assert_journaled_first(sim, journal)
           mh.assert_exactly_once(sim, plan, { updated = {} })
           -- Once, a power loss mid-write: half a record at the end. The
           -- next run must cut it off before appending.

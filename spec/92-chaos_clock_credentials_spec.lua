@@ -6,7 +6,6 @@
 -- call. Witness: the simulator's /_sim/log (every cluster updated exactly
 -- once, the credential endpoint asked again) and the CLI's exit status.
 local cjson = require "cjson"
-local canonical = require "eksegress.canonical"
 local migrate = require "eksegress.workflows.migrate"
 local chaos = require "helpers.chaos"
 local mh = require "helpers.migrate"
@@ -15,12 +14,7 @@ local REGIONS = "us-east-1,us-west-2"
 local DRIVE = { "--wave-size", "6", "--max-parallel", "4", "--poll-interval", "0.05", "--in-flight-timeout", "120" }
 local CONTAINER_TOKEN = "ekssim-container-token"
 
-local function args(list, ...)
-  local out = {}
-  for _, a in ipairs(list) do out[#out + 1] = a end
-  for _, a in ipairs{ ... } do out[#out + 1] = a end
-  return out
-end
+local args = chaos.args
 
 describe("chaos: clock skew and credentials that expire or fail #chaos", function()
   local sim, dir, round = nil, nil, 0
@@ -39,13 +33,8 @@ describe("chaos: clock skew and credentials that expire or fail #chaos", functio
   teardown(function() mh.stop(sim, dir) end)
 
   local function fresh_plan()
-    sim:admin("POST", "/_sim/faults", { reset = true })
-    sim:admin("POST", "/_sim/reset")
     round = round + 1
-    local plan = assert(migrate.plan(mh.factory(sim), { targets = mh.targets(sim), version = "test" }))
-    local path = ("%s/round%d.plan.json"):format(dir, round)
-    mh.write(path, canonical.encode(plan) .. "\n")
-    return plan, path, (path:gsub("%.json$", ".journal"))
+    return chaos.fresh_plan(sim, dir, round)
   end
 
   local function audit(env)

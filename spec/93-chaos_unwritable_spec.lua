@@ -8,7 +8,6 @@
 -- cannot be started, so nothing was sent; 2 when a run stops part-way), the
 -- journal whole lines only, and `resume` finishing the job once the disk is
 -- writable again.
-local canonical = require "eksegress.canonical"
 local core = require "eksegress.core"
 local exit = require "eksegress.cli.exit"
 local migrate = require "eksegress.workflows.migrate"
@@ -22,12 +21,7 @@ local function can_unshare()
   return r and r.status == 0
 end
 
-local function args(list, ...)
-  local out = {}
-  for _, a in ipairs(list) do out[#out + 1] = a end
-  for _, a in ipairs{ ... } do out[#out + 1] = a end
-  return out
-end
+local args = chaos.args
 
 describe("chaos: journals and reports that cannot be written #chaos", function()
   local sim, dir, round = nil, nil, 0
@@ -42,12 +36,8 @@ describe("chaos: journals and reports that cannot be written #chaos", function()
   teardown(function() mh.stop(sim, dir) end)
 
   local function fresh_plan()
-    sim:admin("POST", "/_sim/reset")
     round = round + 1
-    local plan = assert(migrate.plan(mh.factory(sim), { targets = mh.targets(sim), version = "test" }))
-    local path = ("%s/round%d.plan.json"):format(dir, round)
-    mh.write(path, canonical.encode(plan) .. "\n")
-    return plan, path
+    return chaos.fresh_plan(sim, dir, round)
   end
 
   local function updates_sent()

@@ -139,6 +139,42 @@ with open(path, "w") as f:
   return sim
 end
 
+--- A list's items followed by more: args({"apply", p}, "--wave-size", "4").
+function M.args(list, ...)
+  local out = {}
+  for _, a in ipairs(list) do out[#out + 1] = a end
+  for _, a in ipairs{ ... } do out[#out + 1] = a end
+  return out
+end
+
+--- Faults off, the fleet reset, and a plan of every cluster (made in this
+-- process) written to dir/round<N>.plan.json. Returns the plan, its path
+-- and the journal path beside it.
+function M.fresh_plan(sim, dir, round)
+  local canonical = require "eksegress.canonical"
+  local migrate = require "eksegress.workflows.migrate"
+  sim:admin("POST", "/_sim/faults", { reset = true })
+  sim:admin("POST", "/_sim/reset")
+  local plan = assert(migrate.plan(mh.factory(sim), { targets = mh.targets(sim), version = "test" }))
+  local path = ("%s/round%d.plan.json"):format(dir, round)
+  mh.write(path, canonical.encode(plan) .. "\n")
+  return plan, path, (path:gsub("%.json$", ".journal"))
+end
+
+--- Every update EKS accepted (per /_sim/log) was journaled first: the
+-- journal's intent record for that cluster carries the same token.
+function M.assert_journaled_first(sim, journal)
+  local intents = {}
+  for _, r in ipairs(mh.records(journal, "intent")) do intents[r.key] = r.token end
+  for key, rec in pairs(mh.log(sim).clusters) do
+    for _, call in ipairs(rec.calls) do
+      if call.accepted == true then
+        assert.are.equal(call.client_request_token, intents[key], key .. ": EKS got an update before its intent")
+      end
+    end
+  end
+end
+
 --- Sleep a little (polling loops in the specs).
 function M.nap(ms)
   core.sleep_ms(ms or 5)
