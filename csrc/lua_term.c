@@ -3,7 +3,7 @@
  *
  *   core.isatty(io.stdout | fd)            -> boolean
  *   core.term_columns(io.stderr | fd)      -> integer (0: not a terminal)
- *   core.signal_watch("INT", {exit_after = 2})
+ *   core.signal_watch("INT", {exit_after = 2})   -- "INT", "TERM", "HUP", "XFSZ"
  *   core.signal_count("INT")               -> integer
  *   core.signal_reset("INT"); core.signal_unwatch("INT")
  */
@@ -31,8 +31,8 @@ static int check_fd(lua_State *L, int idx)
 
 static int check_signal(lua_State *L, int idx)
 {
-  static const char *const names[] = { "INT", "TERM", "HUP", NULL };
-  static const int nums[] = { SIGINT, SIGTERM, SIGHUP };
+  static const char *const names[] = { "INT", "TERM", "HUP", "XFSZ", NULL };
+  static const int nums[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
   return nums[luaL_checkoption(L, idx, NULL, names)];
 }
 

@@ -26,7 +26,7 @@ int es_term_columns(int fd)
 
 /* The watched signals. Slots are fixed so the handler needs no lookup
    beyond a switch, and touches only sig_atomic_t objects. */
-enum { SLOT_INT, SLOT_TERM, SLOT_HUP, SLOTS };
+enum { SLOT_INT, SLOT_TERM, SLOT_HUP, SLOT_XFSZ, SLOTS };
 
 static volatile sig_atomic_t counts[SLOTS];
 static volatile sig_atomic_t limits[SLOTS];
@@ -37,6 +37,7 @@ static int slot_of(int signum)
   case SIGINT: return SLOT_INT;
   case SIGTERM: return SLOT_TERM;
   case SIGHUP: return SLOT_HUP;
+  case SIGXFSZ: return SLOT_XFSZ;
   default: return -1;
   }
 }

@@ -21,12 +21,14 @@ int es_term_isatty(int fd);
    size is unknown. */
 int es_term_columns(int fd);
 
-/* Watch signum (SIGINT, SIGTERM or SIGHUP; others are ES_EINVAL): each
+/* Watch signum (SIGINT, SIGTERM, SIGHUP or SIGXFSZ; others are ES_EINVAL): each
    delivery increments its counter. When exit_after > 0, the exit_after-th
    delivery ends the process at once with _exit(128 + signum) (a second
    Ctrl-C must stop a tool that is draining in-flight work). The handler is
    installed without SA_RESTART so a blocking call returns EINTR and the host
-   loop gets to look at the counter. Returns ES_OK or ES_EINVAL. */
+   loop gets to look at the counter. Watching SIGXFSZ (exit_after 0) turns a
+   write past RLIMIT_FSIZE from a silent kill into EFBIG, so a full journal
+   is an error the tool reports. Returns ES_OK or ES_EINVAL. */
 int es_sigwatch_install(int signum, int exit_after);
 
 /* Deliveries of signum since it was installed or last reset. */

@@ -167,6 +167,9 @@ function Client:_credential_context(env)
     -- their own (eksegress.credentials.cache).
     wait = function(flight) this.runtime:wait_on(flight) end,
     wake = function(flight) this.runtime:wake(flight) end,
+    -- Pauses between a provider's own attempts (container credentials,
+    -- credential_process) yield the task instead of blocking the scheduler.
+    sleep = function(seconds) this.runtime:sleep(seconds) end,
   }
 end
 
@@ -378,7 +381,30 @@ local function observe(self, prepared, creds, opts)
   return meta.id
 end
 
+-- The service's word that the session expired (EKS, STS, EC2 and the query
+-- services spell it differently); the request was refused before it did
+-- anything, so it may be sent again with fresh credentials.
+local EXPIRED_CODES = { ExpiredToken = true, ExpiredTokenException = true }
+
+local send_once
+
+-- A session can expire by the service's clock before it does by ours (a
+-- clock that jumped, a session cut short). When the service says so, forget
+-- those credentials (only those: a refresh another task made meanwhile is
+-- kept) and send once more with fresh ones, if the provider can give any.
 send = function(self, prepared, opts)
+  local out, err, meta, creds = send_once(self, prepared, opts)
+  if out or not creds or not (errors.is(err) and EXPIRED_CODES[err.code]) then return out, err, meta end
+  local p = opts.credentials
+  if p == nil then p = self.credentials end
+  if type(p) ~= "table" or type(p.invalidate) ~= "function" then return out, err, meta end
+  p:invalidate(creds)
+  local fresh = resolve_credentials(self, opts.credentials)
+  if not fresh or fresh.access_key_id == creds.access_key_id then return out, err, meta end
+  return (send_once(self, prepared, opts))
+end
+
+send_once = function(self, prepared, opts)
   local svc, op = operation(prepared.service, prepared.operation, 3)
   local s = self.settings
   local submit = {
@@ -396,12 +422,12 @@ send = function(self, prepared, opts)
   end
   if creds and svc.guarded and prepared.mutating then
     local arn, ierr = identity(self, creds, prepared.region)
-    if not arn then return nil, ierr end
+    if not arn then return nil, ierr, nil, creds end
     submit.identity = arn
   end
   if prepared.observe then
     local id, oerr, ometa = observe(self, prepared, creds, opts)
-    if not id then return nil, oerr, ometa end
+    if not id then return nil, oerr, ometa, creds end
     submit.observed_with = id
   end
   if creds then
@@ -421,7 +447,8 @@ send = function(self, prepared, opts)
     if errors.is(rerr) then rerr.message = secret.scrub(rerr.message, creds) end
     return nil, rerr
   end
-  return to_result(svc, prepared.operation, op, resp, creds)
+  local out, err, meta = to_result(svc, prepared.operation, op, resp, creds)
+  return out, err, meta, creds
 end
 
 --- Send a prepared request: resolve credentials, make the observation the

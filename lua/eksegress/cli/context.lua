@@ -30,6 +30,9 @@ function M.new(args, io_, out)
   if not io_.no_signals then
     core.signal_watch("INT", { exit_after = 2 })
     core.signal_watch("TERM", { exit_after = 2 })
+    -- A write past the file-size limit (ulimit -f) must fail with EFBIG and
+    -- be reported, not kill the process silently mid-journal.
+    core.signal_watch("XFSZ")
     self.watching = true
   end
   return self
@@ -108,6 +111,7 @@ function Ctx:close()
   if self.watching then
     self.core.signal_unwatch("INT")
     self.core.signal_unwatch("TERM")
+    self.core.signal_unwatch("XFSZ")
   end
 end
 

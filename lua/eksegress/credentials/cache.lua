@@ -154,7 +154,10 @@ function Cache:resolve(ctx)
 end
 
 --- Forget the current credentials (e.g. after the service said they expired).
-function Cache:invalidate()
+-- With `stale` (the credentials the service refused), only if they are still
+-- the current ones: a refresh another task made meanwhile is kept.
+function Cache:invalidate(stale)
+  if stale and self.current and self.current.access_key_id ~= stale.access_key_id then return end
   self.current = nil
   self.last_attempt = nil
 end

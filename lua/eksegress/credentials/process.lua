@@ -20,6 +20,13 @@
 -- codecs' bounded decoder. Without an Expiration the credentials never expire;
 -- with one, the cache re-runs the command before then. Errors never include
 -- stdout (it holds secrets).
+--
+-- A command that exits with a non-zero status is run once more after a
+-- 1 s pause (`attempts`, default 2; the pause through ctx.sleep when the
+-- caller gives one, so other tasks go on): an SSO helper's network blip must
+-- not fail a fleet-wide run. A timeout, an output over the cap, a missing
+-- program or output that is not credentials is not retried: a second run
+-- cannot change it, or would double the wait.
 local core = require "eksegress.core"
 local common = require "eksegress.protocols.common"
 local secret = require "eksegress.secret"
@@ -95,6 +102,8 @@ end
 --- Defaults of the helper's deadline and output cap (per stream).
 M.TIMEOUT_MS = 60000
 M.MAX_OUTPUT = 1024 * 1024
+--- Runs of a command that exits non-zero (the first and one retry).
+M.ATTEMPTS = 2
 
 --- Run argv (no shell interpretation) with a deadline and an output cap.
 -- @treturn[1] string stdout
@@ -116,11 +125,12 @@ P.__index = P
 --- A provider for one credential_process command line.
 -- @tparam table opts command (string), profile (for messages), run (function(argv,
 --   {timeout_ms, max_output}) -> stdout, status, stderr | nil, err; default M.run),
---   timeout_ms (default M.TIMEOUT_MS), max_output (default M.MAX_OUTPUT)
+--   timeout_ms (default M.TIMEOUT_MS), max_output (default M.MAX_OUTPUT),
+--   attempts (runs when the command exits non-zero, default M.ATTEMPTS)
 function M.new(opts)
   return setmetatable({ name = "process", command = opts.command, profile = opts.profile or "?",
     run = opts.run or M.run, timeout_ms = opts.timeout_ms or M.TIMEOUT_MS,
-    max_output = opts.max_output or M.MAX_OUTPUT }, P)
+    max_output = opts.max_output or M.MAX_OUTPUT, attempts = opts.attempts or M.ATTEMPTS }, P)
 end
 
 local function fail(self, msg, extra)
@@ -138,10 +148,15 @@ local RUN_FAILURES = {
   end,
 }
 
-function P:resolve()
+function P:resolve(ctx)
   local argv, err = M.split(self.command)
   if not argv then return nil, err end
-  local out, status, stderr = self.run(argv, { timeout_ms = self.timeout_ms, max_output = self.max_output })
+  local out, status, stderr
+  for attempt = 1, self.attempts do
+    out, status, stderr = self.run(argv, { timeout_ms = self.timeout_ms, max_output = self.max_output })
+    if out == nil or status == 0 or attempt == self.attempts then break end
+    if ctx and ctx.sleep then ctx.sleep(1) else core.sleep_ms(1000) end
+  end
   if out == nil then
     local rerr = status
     local why = type(rerr) == "table" and RUN_FAILURES[rerr.code]
