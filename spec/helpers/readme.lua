@@ -189,7 +189,11 @@ local VOLATILE = {
 }
 
 --- The line with its volatile parts replaced, and the plan ids it holds.
+-- The terminal's echo of a Ctrl-C ("^C") is dropped: where it lands (on a
+-- line of its own, after a line, or under the next status line) depends on
+-- when the key was pressed, not on the program.
 function M.normalise(line)
+  line = line:gsub("%^C", "")
   local plans = {}
   for p in line:gmatch(VOLATILE[3][2]) do plans[#plans + 1] = p end
   for _, v in ipairs(VOLATILE) do line = line:gsub(v[2], "<" .. v[1] .. ">") end
