@@ -183,6 +183,36 @@ describe("README commands", function()
   end
 end)
 
+-- The README's CLI overview and IAM section say what the code says.
+describe("README reference tables", function()
+  local function section(title)
+    return assert(TEXT:match("\n## " .. title:gsub("%p", "%%%0") .. "\n(.-)\n## "), "README has no section " .. title)
+  end
+
+  it("'The CLI': one row per command with its summary, and the exit codes of eksegress --help", function()
+    local text = section("The CLI")
+    local rows = {}
+    for name, summary in text:gmatch("\n| `([%w-]+)` | ([^\n]-) |") do rows[#rows + 1] = { name, summary } end
+    local want = {}
+    for _, name in ipairs(require("eksegress.cli").COMMANDS) do
+      want[#want + 1] = { name, require("eksegress.cli.commands." .. name).summary }
+    end
+    assert.are.same(want, rows)
+    local codes = {}
+    for code, meaning in text:gmatch("\n| (%d+) | ([^\n]-) |") do codes[#codes + 1] = { tonumber(code), meaning } end
+    assert.are.same(require("eksegress.cli.exit").TABLE, codes)
+  end)
+
+  it("'Using it against a real AWS account': the audit policy shown is docs/iam/audit.json", function()
+    local cjson = require "cjson"
+    local shown = assert(section("Using it against a real AWS account"):match("```json\n(.-)```"))
+    assert.are.same(cjson.decode(read("docs/iam/audit.json")), cjson.decode(shown))
+    for file in section("Using it against a real AWS account"):gmatch("`([%w-]+%.json)`") do
+      assert(io.open("docs/iam/" .. file), "the README names docs/iam/" .. file .. ", which does not exist")
+    end
+  end)
+end)
+
 -- The harness itself must be able to fail: the checks above on made-up READMEs.
 describe("README command extraction", function()
   it("finds commands in transcripts (continuation lines joined) and sh blocks, with their statuses", function()
