@@ -38,6 +38,26 @@ local HINTS = {
   PaginationLimit = "the service kept returning pages; retry, or report it",
 }
 
+-- Access denied by an explicit deny in a service control policy (or a
+-- permissions boundary, or a session policy): granting a permission in the
+-- caller's IAM policy cannot help, so the generic hint would send people the
+-- wrong way.
+local DENIED = { AccessDenied = true, AccessDeniedException = true, UnauthorizedOperation = true }
+local EXPLICIT_DENY_HINT = "an explicit deny (a service control policy, permissions boundary or session policy) "
+  .. "blocks this call, and no grant in your own policy overrides it: ask the organization's administrators, "
+  .. "or leave this region or account out"
+
+local function hint_for(err, msg)
+  if err.hint then return err.hint end
+  if DENIED[err.code] then
+    local lower = msg:lower()
+    if lower:find("explicit deny", 1, true) or lower:find("service control polic", 1, true) then
+      return EXPLICIT_DENY_HINT
+    end
+  end
+  return HINTS[err.code]
+end
+
 --- Format err as one line.
 -- @tparam string command the subcommand ("audit"), or nil
 -- @param err an eksegress error table, or any value
@@ -51,7 +71,7 @@ function M.line(command, err, target)
     msg = tostring(err.message or err.code or "error")
     if err.code and not msg:find(err.code, 1, true) then msg = msg .. " (" .. tostring(err.code) .. ")" end
     if err.status then msg = msg .. " [HTTP " .. tostring(err.status) .. "]" end
-    local hint = err.hint or HINTS[err.code]
+    local hint = hint_for(err, msg)
     if hint then msg = msg .. ". " .. hint:gsub("^%l", string.upper) end
   else
     msg = tostring(err)
