@@ -33,12 +33,7 @@ end
 local ROOT = capture("pwd")
 local function abs(path) return path:sub(1, 1) == "/" and path or ROOT .. "/" .. path end
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = require("helpers.migrate").read
 
 local TEXT = read("README.md")
 
@@ -258,11 +253,13 @@ describe("README command extraction", function()
     assert.are.same({ index = 2, expected = "c", nearest = "b" }, miss)
     assert.is_nil((readme.match({ "b", "...", "a" }, real, {})))
     assert.is_nil((readme.match({ "a", "x" }, real, {})))
-    assert.is_nil((readme.match({ "plan p-aaaaaaaaaa" }, { "plan p-1111111111" }, { ["p-aaaaaaaaaa"] = "p-2222222222" })))
+    assert.is_nil((readme.match({ "plan p-aaaaaaaaaa" }, { "plan p-1111111111" },
+      { ["p-aaaaaaaaaa"] = "p-2222222222" })))
   end)
 
   it("reads a terminal's output as the user saw it: colours dropped, status lines rewritten in place", function()
     assert.are.same({ "eksegress: done", "\226\128\148 ok" },
-      readme.terminal_lines("\r\27[Kaudit: 1/2\r\27[Kaudit: 2/2\r\27[Keksegress: done\r\n\27[1m\226\128\148 ok\27[0m  \r\n"))
+      readme.terminal_lines("\r\27[Kaudit: 1/2\r\27[Kaudit: 2/2\r\27[Keksegress: done\r\n"
+        .. "\27[1m\226\128\148 ok\27[0m  \r\n"))
   end)
 end)

@@ -110,7 +110,8 @@ describe("docs/iam policies allow what each command sends", function()
   end
 
   it("audit, one account, every region, with the preflight: audit.json (+ preflight.json)", function()
-    local seen = assert_allowed(run({ "audit", "--regions", "all", "--output", "json" }, nil, { [1] = true, [2] = true }),
+    local seen = assert_allowed(run({ "audit", "--regions", "all", "--output", "json" }, nil,
+      { [1] = true, [2] = true }),
       { "audit" })
     assert.is_true(seen["eks:ListClusters"] and seen["eks:DescribeCluster"] and seen["ec2:DescribeRegions"])
     assert_allowed(run({ "audit", "--region", "eu-west-1", "--preflight", "--output", "json" }, nil, { [1] = true }),
@@ -130,7 +131,8 @@ describe("docs/iam policies allow what each command sends", function()
   it("preflight: preflight.json (a healthy cluster, a broken one, a role that may not describe)", function()
     assert_allowed(run({ "preflight", "--region", "eu-west-1", "--cluster", "edge-eu", "--cluster", "web-eu",
       "--output", "json" }, nil, { [1] = true }), { "preflight" })
-    local seen = assert_allowed(run({ "preflight", "--region", "us-east-2", "--cluster", "dev-role", "--output", "json" },
+    local seen = assert_allowed(run({ "preflight", "--region", "us-east-2", "--cluster", "dev-role",
+      "--output", "json" },
       SECOND, { [1] = true }), { "preflight" })
     assert.is_true(seen["iam:GetRole"] and seen["ec2:DescribeRouteTables"] and seen["eks:DescribeCluster"])
   end)
@@ -166,7 +168,8 @@ describe("docs/iam policies allow what each command sends", function()
 
   it("token (with --role-arn) and reach: token-reach.json", function()
     local role = "arn:aws:iam::111122223333:role/EksReadOnly"
-    local seen = assert_allowed(run({ "token", "--cluster", "prod-api", "--role-arn", role }, nil, { [0] = true }, role),
+    local seen = assert_allowed(run({ "token", "--cluster", "prod-api", "--role-arn", role }, nil, { [0] = true },
+      role),
       { "token-reach" })
     assert.is_true(seen["sts:AssumeRole"])
     seen = assert_allowed(run({ "reach", "--region", "us-east-2", "--cluster", "dev-natinst", "--output", "json" },
