@@ -90,33 +90,7 @@ local function count(t)
   return n
 end
 
--- The README's "Auditing a fleet" example: the command (continuation lines
--- joined, the leading `eksegress` dropped), the output lines it shows and the
--- exit status of its closing "# exit N" line.
-local function all_lines(s)
-  local out = {}
-  for l in (s:gsub("\n$", "") .. "\n"):gmatch("(.-)\n") do out[#out + 1] = l end
-  return out
-end
-
-local function readme_audit_example()
-  local text = mh.read("README.md")
-  local section = assert(text:match("\n## Auditing a fleet\n(.-)\n## "), "README has no 'Auditing a fleet' section")
-  local block = assert(section:match("```\n(%$ eksegress audit .-)\n```"), "the section shows no audit")
-  local lines = all_lines(block)
-  local cmd = {}
-  while true do
-    local l = table.remove(lines, 1)
-    cmd[#cmd + 1] = l:gsub("^%$ ", ""):gsub("%s*\\$", "")
-    if not l:find("\\$") then break end
-  end
-  local status = tonumber((assert(table.remove(lines):match("^# exit (%d+)"), "no closing '# exit N' line")))
-  local argv = {}
-  for a in table.concat(cmd, " "):gmatch("%S+") do argv[#argv + 1] = a end
-  assert(table.remove(argv, 1) == "eksegress")
-  return argv, lines, status
-end
-
+-- The README's audit transcript runs, on a terminal, in spec/86-readme_commands_spec.lua.
 describe("eksegress audit (process): formats on the sample fleet", function()
   local sim, dir, doc, run
   local FULL = args({ "audit" }, ORG, { "--regions", "all", "--require", "CUSTOMER_ROUTED", "--preflight" })
@@ -311,21 +285,6 @@ describe("eksegress audit (process): formats on the sample fleet", function()
       return
     end
     browser.assert_audit_page(dir, "fleet-check.html", doc, html, { region = "us-east-1", mode = "AWS_MANAGED" })
-  end)
-
-  it("README 'Auditing a fleet': the table shown is what that command prints (its timestamp aside)", function()
-    local argv, shown, status = readme_audit_example()
-    for i = 2, #argv do
-      if argv[i - 1] == "--export" then argv[i] = dir .. "/readme-" .. argv[i] end
-    end
-    local r = mh.cli(sim, argv)
-    assert.are.equal(status, r.status, r.stderr)
-    local function undated(list)
-      local out = {}
-      for i, l in ipairs(list) do out[i] = l:gsub("^(eksegress audit · )%d%d%d%d%-%d%d%-%d%dT[%d:]+Z$", "%1TIME") end
-      return out
-    end
-    assert.are.same(undated(shown), undated(all_lines(r.stdout)))
   end)
 
   it("stdout table, csv and markdown say what the report files say", function()
