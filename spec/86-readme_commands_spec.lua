@@ -57,7 +57,7 @@ local function workdir()
 end
 
 local function environment(sim, dir, bindir)
-  return {
+  return require("helpers.process").with_sanitizer_env {
     PATH = bindir .. ":/usr/bin:/bin", HOME = dir, TERM = "xterm",
     AWS_ACCESS_KEY_ID = simmod.ACCESS_KEY, AWS_SECRET_ACCESS_KEY = simmod.SECRET_KEY,
     AWS_REGION = "us-east-1", AWS_ENDPOINT_URL = sim.url,

@@ -365,7 +365,7 @@ function M.env(sim, extra)
   t.LUA_PATH = os.getenv("LUA_PATH")
   t.LUA_CPATH = os.getenv("LUA_CPATH")
   for k, v in pairs(extra or {}) do t[k] = v or nil end
-  return t
+  return proc.with_sanitizer_env(t)
 end
 
 local function cli_argv(sim, args, o)

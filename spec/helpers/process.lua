@@ -28,6 +28,21 @@ local function read_file(path)
 end
 
 --- Is pid a live process (not gone, not a zombie waiting for its reaper)?
+-- Variables a sanitizer build needs in every child that loads the C module
+-- (make check's ASan pass preloads libasan; see the Makefile): a spec that
+-- gives a child an explicit environment passes these through, or the child
+-- cannot load core.so there. Outside make check none of them is set.
+local SANITIZER_VARS = { "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" }
+
+--- Copy the sanitizer variables of this process into env (a table); returns env.
+function M.with_sanitizer_env(env)
+  for _, k in ipairs(SANITIZER_VARS) do
+    local v = os.getenv(k)
+    if v and v ~= "" and env[k] == nil then env[k] = v end
+  end
+  return env
+end
+
 function M.alive(pid)
   local stat = read_file("/proc/" .. tostring(pid) .. "/stat")
   if not stat then return false end

@@ -8,6 +8,8 @@
 local M = {}
 
 -- What to do, by error code. Keys are AWS codes or eksegress codes.
+local GRANT = "grant the permission named in the message (README: Using it against a real AWS account; "
+  .. "docs/iam/)"
 local HINTS = {
   CredentialsNotFound = "configure credentials: --profile, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
   NoCredentials = "configure credentials: --profile, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
@@ -22,9 +24,9 @@ local HINTS = {
   AuthFailure = "check the access key and the region",
   SignatureDoesNotMatch = "check the secret access key, and the system clock",
   InvalidSignatureException = "check the secret access key, and the system clock",
-  AccessDenied = "grant the permission named in the message (README: IAM permissions)",
-  AccessDeniedException = "grant the permission named in the message (README: IAM permissions)",
-  UnauthorizedOperation = "grant the permission named in the message (README: IAM permissions)",
+  AccessDenied = GRANT,
+  AccessDeniedException = GRANT,
+  UnauthorizedOperation = GRANT,
   ConnectionError = "check the network, a proxy, or --endpoint-url",
   Timeout = "the service did not answer in time: retry, or raise --cli-read-timeout",
   ThrottlingException = "the service throttled every retry: retry later or lower --concurrency",
