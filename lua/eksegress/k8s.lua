@@ -24,12 +24,27 @@
 -- InsecureEndpoint, TokenError, and the engine's transport codes
 -- (ConnectionError, Timeout, TlsError, ...).
 local cjson = require "cjson.safe"
+local core = require "eksegress.core"
 local base64 = require "eksegress.base64"
 local endpoints = require "eksegress.endpoints"
 local errors = require "eksegress.errors"
 local secret = require "eksegress.secret"
 
 local M = {}
+
+--- Decode a JSON body from the API server within the bounds the AWS codecs
+-- use (core.json_check: nesting depth 64, 1,000,000 values), so a hostile or
+-- broken API server cannot make a small body expand into gigabytes of Lua
+-- tables. Null members are kept as cjson.null (the list code looks for them).
+-- Returns the value, or nil and a message. Never raises.
+function M.decode_json(body)
+  if type(body) ~= "string" then return nil, "body is not a string" end
+  local fine, cerr = core.json_check(body)
+  if not fine then return nil, cerr.message end
+  local v, derr = cjson.decode(body)
+  if v == nil then return nil, tostring(derr) end
+  return v
+end
 
 M.MAX_PAGES = 10000
 M.MAX_ITEMS = 1000000
@@ -126,7 +141,7 @@ end
 -- The error for a non-2xx answer: a Kubernetes Status when there is one.
 local function status_error(self, resp, what, is_list)
   local status = resp.status
-  local st = cjson.decode(resp.body or "")
+  local st = M.decode_json(resp.body or "")
   if type(st) ~= "table" or st.kind ~= "Status" then st = {} end
   local reason = type(st.reason) == "string" and st.reason ~= "" and st.reason or nil
   local message = server_text(self, st.message)
@@ -184,7 +199,7 @@ function Api:get(path, query, what, is_list)
       service = "kubernetes" })
   end
   if resp.status < 200 or resp.status > 299 then return nil, status_error(self, resp, what, is_list) end
-  local obj = cjson.decode(resp.body)
+  local obj = M.decode_json(resp.body)
   if type(obj) ~= "table" then
     return nil, errors.new("ParseError", ("%s: the answer is not a JSON object"):format(what),
       { status = resp.status, service = "kubernetes" })
