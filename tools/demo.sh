@@ -69,7 +69,12 @@ export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDEN
   AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$url" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
   AWS_EC2_METADATA_DISABLED=true NO_COLOR=1
 cd "$OUT" 2>/dev/null && OUT=$(pwd) && cd - >/dev/null
-printf 'demo: the AWS simulator is at %s (tools/ekssim/fleets/sample.json: 3 accounts, 7 regions, 23 clusters)\n' "$url"
+fleet=$("$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+cl = [c for a in d["accounts"] for c in a.get("clusters", [])]
+print("%d accounts, %d clusters in %d regions" % (len(d["accounts"]), len(cl), len({c.get("region") for c in cl})))' \
+  tools/ekssim/fleets/sample.json)
+printf 'demo: the AWS simulator is at %s (tools/ekssim/fleets/sample.json: %s)\n' "$url" "$fleet"
 printf 'demo: reports are written to %s\n' "$OUT"
 
 say "1. Which clusters run which egress mode? Audit the whole organization, every enabled region"
