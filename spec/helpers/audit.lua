@@ -24,9 +24,7 @@ M.ROLE = "OrganizationAccountAccessRole"
 M.SCHEMA = "docs/schemas/audit.schema.json"
 M.CALLER = "111122223333"
 
-local function python()
-  return os.getenv("EKSEGRESS_PYTHON") or "python3"
-end
+local python = mh.python
 
 local function present(v)
   return v ~= nil and v ~= cjson.null

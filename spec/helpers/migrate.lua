@@ -21,6 +21,7 @@ M.RESULT_SCHEMA = "docs/schemas/apply-result.schema.json"
 local function python()
   return os.getenv("EKSEGRESS_PYTHON") or "python3"
 end
+M.python = python -- the Python the specs run helpers with (EKSEGRESS_PYTHON)
 
 local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
