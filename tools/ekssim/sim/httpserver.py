@@ -238,12 +238,21 @@ class Connection(object):
                 except _BadRequest as e:
                     self._send_simple(e.status, e.message)
                     return
+                # In flight from parsed to just before the answer's last bytes go out: a
+                # client that has read one answer and sends the next request never finds
+                # the previous one still counted (a serial caller always sees 1).
+                left = []
+
+                def leave():
+                    if not left:
+                        left.append(True)
+                        srv._leave()
                 srv._enter()
                 try:
-                    if not self._handle(req):
+                    if not self._handle(req, leave):
                         return
                 finally:
-                    srv._leave()
+                    leave()
         except (OSError, ValueError):
             return
         finally:
@@ -253,7 +262,7 @@ class Connection(object):
             except OSError:
                 pass
 
-    def _handle(self, req):
+    def _handle(self, req, leave):
         """Answer one parsed request; False when the connection must close."""
         conn_hdr = req.headers.get("connection")
         conn_val = conn_hdr[-1].lower() if conn_hdr else ""
@@ -266,7 +275,7 @@ class Connection(object):
         except Exception as e:  # a bug in a handler must not kill the server
             self.server.on_error(e)
             resp = Response(500, [("Content-Type", "text/plain")], b"internal simulator error\n")
-        return self._write(resp, keep) and keep
+        return self._write(resp, keep, leave) and keep
 
     def _send_simple(self, status, message):
         body = (message + "\n").encode()
@@ -278,11 +287,12 @@ class Connection(object):
         except OSError:
             pass
 
-    def _write(self, resp, keep):
+    def _write(self, resp, keep, leave):
         srv = self.server
         if resp.delay > 0:
             if srv.stop_event.wait(resp.delay):
                 return False
+        leave()
         if resp.fault == "drop":
             try:
                 self.sock.shutdown(socket.SHUT_RDWR)
@@ -322,7 +332,7 @@ class HTTPServer(object):
         self.stop_event = threading.Event()
         self._conns = set()
         self._lock = threading.Lock()
-        self._in_flight = 0       # requests parsed and not yet answered
+        self._in_flight = 0       # requests parsed whose answer has not started going out
         self._in_flight_max = 0   # the most at once since start or reset_stats()
         self._requests = 0        # requests parsed since start or reset_stats()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
