@@ -1,8 +1,8 @@
 -- The engine keeps many requests in flight from one thread (issue 14),
 -- proved by the server and not by a clock: the simulator counts the requests
--- it holds at once (GET /_sim/stats) while every response waits
--- --latency-ms, and /proc/self/status says how many threads this process
--- runs while they are in flight.
+-- it holds at once (GET /_sim/stats) while every answer waits until that
+-- many are in flight (Sim:reset_stats(n)) and --latency-ms, and
+-- /proc/self/status says how many threads this process runs meanwhile.
 local eksegress = require "eksegress"
 local core = require "eksegress.core"
 local simmod = require "helpers.sim"

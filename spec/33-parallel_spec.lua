@@ -1,7 +1,8 @@
 -- eksegress.parallel over client:call is concurrent (issue 9, 1b), proved
 -- without a clock: the simulator counts the requests it handles at once
--- (GET /_sim/stats) while every response is held for --latency-ms, and the
--- spec requires that count to reach the concurrency asked for. Called one
+-- (GET /_sim/stats) while every answer is held until that many are in flight
+-- (Sim:reset_stats(n), not a latency window a loaded machine can miss), and
+-- the spec requires that count to reach the concurrency asked for. Called one
 -- after another, the calls would never overlap and the count would stay 1.
 local eksegress = require "eksegress"
 local runtime = require "eksegress.runtime"

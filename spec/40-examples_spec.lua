@@ -54,9 +54,9 @@ describe("examples", function()
   end)
 
   -- Issue 9, 1b: the examples as written are concurrent. The simulator holds
-  -- every response for --latency-ms and counts the requests it handles at
-  -- once (GET /_sim/stats); calls made one after another would leave that
-  -- count at 1.
+  -- every DescribeCluster answer until 32 are in flight (Sim:reset_stats)
+  -- and counts the requests it handles at once (GET /_sim/stats); calls made
+  -- one after another would leave that count at 1 (and the hold times out).
   describe("concurrently, as written", function()
     local slow
     setup(function()
