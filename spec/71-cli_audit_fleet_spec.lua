@@ -185,3 +185,129 @@ describe("eksegress audit (process): completeness under faults", function()
     assert.is_true(faults > 100, "expected injected faults, saw " .. faults)
   end)
 end)
+
+-- Runs argv with stderr on a pseudo-terminal (where the status line goes)
+-- and stdout on a pipe; sends SIGINT to the process once the terminal shows
+-- `pattern`; prints {status, stdout, tty, signalled}.
+local PTY_INTERRUPT = [[
+import base64, json, os, pty, re, select, signal, subprocess, sys
+pattern, argv = re.compile(sys.argv[1].encode()), sys.argv[2:]
+master, slave = pty.openpty()
+p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=slave, stdout=subprocess.PIPE)
+os.close(slave)
+out, tty, fds, signalled = b"", b"", [master, p.stdout.fileno()], False
+while fds:
+    for fd in select.select(fds, [], [], 120)[0]:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            fds.remove(fd)
+        elif fd == master:
+            tty += data
+            if not signalled and pattern.search(tty):
+                p.send_signal(signal.SIGINT)
+                signalled = True
+        else:
+            out += data
+status = p.wait(120)
+print(json.dumps({"status": status, "stdout": base64.b64encode(out).decode(),
+                  "tty": base64.b64encode(tty).decode(), "signalled": signalled}))
+]]
+
+describe("eksegress audit --retry-passes (process)", function()
+  local sim
+  setup(function() sim = simmod.start("--time-scale 0") end)
+  teardown(function() sim:stop() end)
+  after_each(function() sim:admin("POST", "/_sim/faults", { reset = true }) end)
+
+  local ARGS = { "audit", "--regions", "us-east-1", "--output", "json" }
+
+  -- The ListClusters of us-east-1 fails its 3 attempts (pass 1), then answers.
+  local function fail_pass_one()
+    sim:admin("POST", "/_sim/faults", { reset = true, fail_count = 3, fail_ops = "ListClusters" })
+  end
+
+  local function list_requests(since)
+    local n = 0
+    for _, q in ipairs(sim:admin("GET", ("/_sim/log?since=%d&limit=100000"):format(since)).requests) do
+      if q.operation == "ListClusters" then n = n + 1 end
+    end
+    return n
+  end
+
+  it("by default a listing that failed in pass 1 is read in pass 2: exit 0, the summary counts it", function()
+    fail_pass_one()
+    local r = mh.cli(sim, ARGS)
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("", r.stderr)
+    schema.assert_valid(ah.SCHEMA, r.stdout)
+    local doc = cjson.decode(r.stdout)
+    assert.are.same({}, doc.errors)
+    assert.are.equal(4, #doc.clusters)
+    assert.are.same({ 2, 4 }, { doc.summary.passes, doc.summary.recovered })
+  end)
+
+  it("--retry-passes 0: the listing is under errors after 1 pass, exit 2", function()
+    fail_pass_one()
+    local r = mh.cli(sim, with(ARGS, "--retry-passes", "0"))
+    assert.are.equal(2, r.status, r.stderr)
+    schema.assert_valid(ah.SCHEMA, r.stdout)
+    local doc = cjson.decode(r.stdout)
+    assert.are.same({}, doc.clusters)
+    assert.are.same({ "region", "us-east-1", 1 }, { doc.errors[1].target, doc.errors[1].region, doc.errors[1].passes })
+    assert.are.same({ 1, 0 }, { doc.summary.passes, doc.summary.recovered })
+    assert.matches("^eksegress: audit: account 111122223333 region us%-east%-1: ", r.stderr)
+  end)
+
+  it("--retry-passes 1 under a fault that never stops: 2 passes, the error line says so", function()
+    sim:admin("POST", "/_sim/faults", { reset = true, error_rate = "1.0@ListClusters" })
+    local since = sim:admin("GET", "/_sim/log?since=999999999").last_seq
+    local r = mh.cli(sim, with(ARGS, "--retry-passes", "1"))
+    assert.are.equal(2, r.status, r.stderr)
+    local doc = cjson.decode(r.stdout)
+    assert.are.equal(2, doc.errors[1].passes)
+    assert.are.equal(2, doc.summary.passes)
+    assert.matches("^eksegress: audit: account 111122223333 region us%-east%-1 %(after 2 passes%): ", r.stderr)
+    assert.are.equal(2 * 3, list_requests(since))
+  end)
+
+  it("Ctrl-C during pass 2: exit 130, the report is written with the target under errors", function()
+    sim:admin("POST", "/_sim/faults", { reset = true, error_rate = "1.0@ListClusters" })
+    local since = sim:admin("GET", "/_sim/log?since=999999999").last_seq
+    local argv = { mh.python(), "-c", PTY_INTERRUPT, "audit: pass 2 ", "lua5.4", "bin/eksegress",
+                   "--endpoint-url", sim.url }
+    for _, a in ipairs(ARGS) do argv[#argv + 1] = a end
+    local p = assert(core.run_process(argv, { env = mh.env(sim), timeout_ms = 300000 }))
+    assert.are.equal(0, p.status, p.stderr)
+    local res = cjson.decode(p.stdout)
+    local b64 = require "eksegress.base64"
+    assert.is_true(res.signalled, "the status line never said pass 2")
+    assert.are.equal(130, math.tointeger(res.status), b64.decode(res.tty))
+    local out = b64.decode(res.stdout)
+    schema.assert_valid(ah.SCHEMA, out)
+    local doc = cjson.decode(out)
+    assert.are.equal(2, doc.summary.passes)
+    assert.are.equal(1, #doc.errors)
+    assert.is_true(doc.errors[1].status >= 500, doc.errors[1].code)
+    assert.are.equal(1, doc.errors[1].passes)
+    -- Pass 1's 3 attempts, nothing after the interruption.
+    assert.are.equal(3, list_requests(since))
+  end)
+
+  it("--help documents --retry-passes; a bad value is a usage error (64), nothing sent", function()
+    local help = mh.cli(sim, { "audit", "--help" })
+    assert.are.equal(0, help.status)
+    assert.matches("%-%-retry%-passes", help.stdout)
+    local before = sim:admin("GET", "/_sim/stats").requests
+    for _, bad in ipairs{ "11", "-1", "x", "1.5", "", " 2x" } do
+      local r = mh.cli(sim, with(ARGS, "--retry-passes", bad))
+      assert.are.equal(64, r.status, bad .. ": " .. r.stderr)
+      assert.are.equal("", r.stdout)
+      assert.are.equal(1, #mh.lines(r.stderr), r.stderr)
+      assert.matches("^eksegress: ", r.stderr)
+    end
+    assert.are.equal(before + 1, sim:admin("GET", "/_sim/stats").requests)
+  end)
+end)
