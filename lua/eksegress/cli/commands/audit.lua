@@ -44,10 +44,10 @@ function M.configure(c)
   c:flag("--no-source-identity", "With --organization: assume the roles without a source identity (for "
     .. "trust policies that do not allow sts:SetSourceIdentity).")
   c:option("--concurrency", "Requests in flight at once (default 32).")
-  c:option("--retry-passes", "After the first pass, read again up to N more times (0-10, default 2; 0: "
-    .. "never) the regions and clusters whose reads failed with throttling, a 5xx or a lost connection, "
-    .. "after a pause and with a fresh retry quota. Denials and unknown or disabled regions are not read "
-    .. "again. Each error in the report says how many passes tried its target.")
+  c:option("--retry-passes", "Passes after the first (0-10, default 2; 0: none) that read again the regions "
+    .. "and clusters whose reads failed with throttling, a 5xx or a lost connection, each after a pause and "
+    .. "with a fresh retry quota. Denials and unknown or disabled regions are not read again. Each error in "
+    .. "the report says how many passes tried its target.")
   c:flag("--preflight", "Also run the network preflight on every cluster (its blocking findings and warnings "
     .. "per cluster; exit 1 when any cluster has a blocking finding). A VPC's reads are shared by its clusters.")
 end

@@ -186,8 +186,12 @@ end
 --   region), require (mode), profiles (list) | organization {role_name,
 --   accounts, exclude_accounts, session_name, source_identity, external_id},
 --   preflight (true: each cluster's network preflight findings in
---   `clusters[].preflight`), concurrency (default 32), on_event, now (epoch
---   seconds for generated_at),
+--   `clusters[].preflight`), concurrency (default 32), on_event (called with
+--   {type = "phase", phase, total, pass}, {type = "progress", phase, done,
+--   total, failed, pass}, before each later pass's pause {type = "pass",
+--   pass, passes (at most), pause (seconds), accounts, regions, clusters (to
+--   read again)}, and {type = "done", summary}), now (epoch seconds for
+--   generated_at),
 --   version (tool version in the document), interrupted (function: true
 --   once the caller wants to stop; targets not started are then listed
 --   under errors with code Interrupted, or with the error of their last
@@ -253,7 +257,8 @@ function M.run(factory, opts)
         local t = item.target
         if opts.regions == nil then
           if not t.client.region then
-            return nil, errors.new("NoRegion", "no region: pass --regions, set AWS_REGION, or set region in the profile")
+            return nil, errors.new("NoRegion",
+              "no region: pass --regions, set AWS_REGION, or set region in the profile")
           end
           return { read = { t.client.region }, not_enabled = {}, unreadable = {} }
         end
@@ -268,7 +273,8 @@ function M.run(factory, opts)
             all_units[#all_units + 1] = u
           end
           for _, u in ipairs(r.unreadable) do
-            add_error({ target = "region", account = t.account, region = u.region }, { err = u.err, passes = item.passes })
+            add_error({ target = "region", account = t.account, region = u.region },
+                      { err = u.err, passes = item.passes })
           end
           local entry = entry_of[t.account]
           entry.regions, entry.regions_not_enabled = r.read, r.not_enabled
