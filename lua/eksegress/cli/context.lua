@@ -96,7 +96,9 @@ function Ctx:emit(kind, doc, opts)
   local report = require "eksegress.report"
   opts = opts or {}
   local ropts = { color = self.out.color, columns = self.out.columns, rules = opts.rules }
-  self.out:result(report.render(kind, self.args.output, doc, ropts))
+  -- Streamed: a 10,000-cluster JSON report as one string (and the pieces
+  -- it was joined from) took more memory than the audit that made it.
+  self.out:result(function(write) return report.stream(kind, self.args.output, doc, ropts, write) end)
   for _, path in ipairs(self.args.export) do
     local ok, err = report.export(path, kind, doc, ropts)
     if not ok then return nil, err end
