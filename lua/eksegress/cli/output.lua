@@ -53,9 +53,8 @@ end
 -- write to stdout (a closed pipe) is not an error of the command.
 function Out:result(s)
   self:clear_status()
-  local stdout, last = self.stdout, "\n"
+  local stdout, last = self.stdout, ""
   if type(s) == "function" then
-    last = ""
     s(function(chunk)
       if chunk ~= "" then
         stdout:write(chunk)
