@@ -143,6 +143,10 @@ end
 --- Render a document to `write(chunk)`, a chunk at a time: the same bytes
 -- as render, but the json and csv formats never hold the whole report in
 -- memory (a 10,000-cluster audit as one string cost more than the audit).
+-- @tparam string kind as for render
+-- @tparam string format as for render
+-- @tparam table doc the document
+-- @tparam[opt] table opts see the module comment
 -- @tparam function write chunk -> true | nil, err (as file:write)
 -- @treturn true|nil true, or nil and the error write returned (rendering
 --   stops at the first failed write)
