@@ -297,6 +297,12 @@ static int l_engine_retry_quota(lua_State *L)
   return 1;
 }
 
+static int l_engine_refill_retry_quota(lua_State *L)
+{
+  es_engine_refill_retry_quota(check_engine(L));
+  return 0;
+}
+
 /* A positional string argument handed to the core: NUL-free. */
 static const char *arg_string(lua_State *L, int arg, const char *name, int optional)
 {
@@ -377,6 +383,7 @@ static const luaL_Reg engine_methods[] = {
   {"clock_offset", l_engine_clock_offset},
   {"set_clock_offset", l_engine_set_clock_offset},
   {"retry_quota", l_engine_retry_quota},
+  {"refill_retry_quota", l_engine_refill_retry_quota},
   {"observed_mode", l_engine_observed_mode},
   {"set_max_connections", l_engine_set_max_connections},
   {"max_connections", l_engine_max_connections},

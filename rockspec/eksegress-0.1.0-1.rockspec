@@ -139,6 +139,7 @@ build = {
       ["eksegress.report.junit"] = "lua/eksegress/report/junit.lua",
       ["eksegress.report.markdown"] = "lua/eksegress/report/markdown.lua",
       ["eksegress.report.sarif"] = "lua/eksegress/report/sarif.lua",
+      ["eksegress.report.sink"] = "lua/eksegress/report/sink.lua",
       ["eksegress.report.table"] = "lua/eksegress/report/table.lua",
       ["eksegress.report.text"] = "lua/eksegress/report/text.lua",
       ["eksegress.runtime"] = "lua/eksegress/runtime.lua",

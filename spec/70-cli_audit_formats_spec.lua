@@ -379,6 +379,8 @@ describe("eksegress audit (process): exit codes", function()
       { "--organization", "--role-name", "R", "--source-identity", "alice", "--no-source-identity" },
       { "--no-source-identity" },
       { "--export", "/tmp/report.txt" },
+      { "--retry-passes", "11" }, { "--retry-passes", "-1" }, { "--retry-passes", "x" },
+      { "--retry-passes", "1.5" }, { "--retry-passes", "" },
     } do
       local r = mh.cli(sim, args({ "audit" }, bad))
       assert.are.equal(64, r.status, table.concat(bad, " ") .. ": " .. r.stderr)

@@ -2,8 +2,10 @@
 -- is missing is listed with the reason and a hint while the others are
 -- audited, every AssumeRole names eksegress and the caller (the simulator's
 -- log shows both); completeness through the CLI under throttling, 5xx and
--- dropped connections on 2,000 clusters; and the library example
--- (examples/org_noncompliant.lua) run exactly as its comment shows it.
+-- dropped connections on 2,000 clusters; the library example
+-- (examples/org_noncompliant.lua) run exactly as its comment shows it; and
+-- --retry-passes (a listing failed in pass 1 read in pass 2, none with 0,
+-- "(after N passes)" on the error line, Ctrl-C during pass 2).
 local cjson = require "cjson"
 local core = require "eksegress.core"
 local simmod = require "helpers.sim"
@@ -183,5 +185,88 @@ describe("eksegress audit (process): completeness under faults", function()
       if q.fault and q.fault ~= cjson.null then faults = faults + 1 end
     end
     assert.is_true(faults > 100, "expected injected faults, saw " .. faults)
+  end)
+end)
+
+describe("eksegress audit --retry-passes (process)", function()
+  local sim
+  setup(function() sim = simmod.start("--time-scale 0") end)
+  teardown(function() sim:stop() end)
+  after_each(function() sim:admin("POST", "/_sim/faults", { reset = true }) end)
+
+  local ARGS = { "audit", "--regions", "us-east-1", "--output", "json" }
+
+  -- The ListClusters of us-east-1 fails its 3 attempts (pass 1), then answers.
+  local function fail_pass_one()
+    sim:admin("POST", "/_sim/faults", { reset = true, fail_count = 3, fail_ops = "ListClusters" })
+  end
+
+  local function list_requests(since)
+    local n = 0
+    for _, q in ipairs(sim:admin("GET", ("/_sim/log?since=%d&limit=100000"):format(since)).requests) do
+      if q.operation == "ListClusters" then n = n + 1 end
+    end
+    return n
+  end
+
+  it("by default a listing that failed in pass 1 is read in pass 2: exit 0, the summary counts it", function()
+    fail_pass_one()
+    local r = mh.cli(sim, ARGS)
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("", r.stderr)
+    schema.assert_valid(ah.SCHEMA, r.stdout)
+    local doc = cjson.decode(r.stdout)
+    assert.are.same({}, doc.errors)
+    assert.are.equal(4, #doc.clusters)
+    assert.are.same({ 2, 4 }, { doc.summary.passes, doc.summary.recovered })
+  end)
+
+  it("--retry-passes 0: the listing is under errors after 1 pass, exit 2", function()
+    fail_pass_one()
+    local r = mh.cli(sim, with(ARGS, "--retry-passes", "0"))
+    assert.are.equal(2, r.status, r.stderr)
+    schema.assert_valid(ah.SCHEMA, r.stdout)
+    local doc = cjson.decode(r.stdout)
+    assert.are.same({}, doc.clusters)
+    assert.are.same({ "region", "us-east-1", 1 }, { doc.errors[1].target, doc.errors[1].region, doc.errors[1].passes })
+    assert.are.same({ 1, 0 }, { doc.summary.passes, doc.summary.recovered })
+    assert.matches("^eksegress: audit: account 111122223333 region us%-east%-1: ", r.stderr)
+  end)
+
+  it("--retry-passes 1 under a fault that never stops: 2 passes, the error line says so", function()
+    sim:admin("POST", "/_sim/faults", { reset = true, error_rate = "1.0@ListClusters" })
+    local since = sim:admin("GET", "/_sim/log?since=999999999").last_seq
+    local r = mh.cli(sim, with(ARGS, "--retry-passes", "1"))
+    assert.are.equal(2, r.status, r.stderr)
+    local doc = cjson.decode(r.stdout)
+    assert.are.equal(2, doc.errors[1].passes)
+    assert.are.equal(2, doc.summary.passes)
+    assert.matches("^eksegress: audit: account 111122223333 region us%-east%-1 %(after 2 passes%): ", r.stderr)
+    assert.are.equal(2 * 3, list_requests(since))
+  end)
+
+  it("Ctrl-C during pass 2: exit 130, the report is written with the target under errors", function()
+    sim:admin("POST", "/_sim/faults", { reset = true, error_rate = "1.0@ListClusters" })
+    local since = sim:admin("GET", "/_sim/log?since=999999999").last_seq
+    -- Ctrl-C once the status line (stderr, a terminal) announces pass 2.
+    local res = ah.run_on_tty(sim, ARGS, false, "audit: pass 2 ")
+    assert.is_true(res.signalled, "the status line never said pass 2")
+    assert.are.equal(130, res.status, res.tty)
+    local out = res.stdout
+    schema.assert_valid(ah.SCHEMA, out)
+    local doc = cjson.decode(out)
+    assert.are.equal(2, doc.summary.passes)
+    assert.are.equal(1, #doc.errors)
+    assert.is_true(doc.errors[1].status >= 500, doc.errors[1].code)
+    assert.are.equal(1, doc.errors[1].passes)
+    -- Pass 1's 3 attempts, nothing after the interruption.
+    assert.are.equal(3, list_requests(since))
+  end)
+
+  it("--help documents --retry-passes (bad values: spec 70, exit codes)", function()
+    local help = mh.cli(sim, { "audit", "--help" })
+    assert.are.equal(0, help.status)
+    assert.matches("%-%-retry%-passes <retry_passes>", help.stdout)
+    assert.matches("default 2", help.stdout)
   end)
 end)

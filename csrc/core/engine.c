@@ -1437,6 +1437,12 @@ long es_engine_retry_quota(const struct es_engine *e)
   return e ? e->quota.available : 0;
 }
 
+void es_engine_refill_retry_quota(struct es_engine *e)
+{
+  if(e)
+    es_retry_quota_release(&e->quota, e->quota.capacity);
+}
+
 struct es_guard_state *es_engine_guard_state(struct es_engine *e)
 {
   return e ? e->guard : NULL;

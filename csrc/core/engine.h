@@ -173,6 +173,10 @@ void es_engine_set_clock_offset(struct es_engine *e, long seconds);
 
 /* Tokens currently left in the retry quota. */
 long es_engine_retry_quota(const struct es_engine *e);
+/* Fill the retry quota to its capacity. For a caller that paused after a
+   retry storm emptied it and now starts a new round of work (the audit's
+   later passes): without it the new round gets no retries at all. */
+void es_engine_refill_retry_quota(struct es_engine *e);
 
 /* The engine's guard state (observed cluster modes); owned by the engine. */
 struct es_guard_state *es_engine_guard_state(struct es_engine *e);

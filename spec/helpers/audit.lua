@@ -188,16 +188,18 @@ function M.assert_summary(doc)
 end
 
 -- Runs argv with stderr (and, for "both", stdout too) on a new pseudo-
--- terminal, reading both ends until the process ends; prints
--- {status, stdout, tty} with the byte streams in base64.
+-- terminal, reading both ends until the process ends; sends SIGINT once the
+-- terminal shows the regular expression `pattern` (when not empty); prints
+-- {status, stdout, tty, signalled} with the byte streams in base64.
 local PTY_RUN = [[
-import base64, json, os, pty, select, subprocess, sys
-mode, argv = sys.argv[1], sys.argv[2:]
+import base64, json, os, pty, re, select, signal, subprocess, sys
+mode, pattern, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+pattern = re.compile(pattern.encode()) if pattern else None
 master, slave = pty.openpty()
 p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=slave,
                      stdout=slave if mode == "both" else subprocess.PIPE)
 os.close(slave)
-out, tty, fds = b"", b"", [master] + ([p.stdout.fileno()] if p.stdout else [])
+out, tty, fds, signalled = b"", b"", [master] + ([p.stdout.fileno()] if p.stdout else []), False
 while fds:
     for fd in select.select(fds, [], [], 120)[0]:
         try:
@@ -208,25 +210,30 @@ while fds:
             fds.remove(fd)
         elif fd == master:
             tty += data
+            if pattern and not signalled and pattern.search(tty):
+                p.send_signal(signal.SIGINT)
+                signalled = True
         else:
             out += data
 status = p.wait(120)
 print(json.dumps({"status": status, "stdout": base64.b64encode(out).decode(),
-                  "tty": base64.b64encode(tty).decode()}))
+                  "tty": base64.b64encode(tty).decode(), "signalled": signalled}))
 ]]
 
 --- Run the CLI with stderr on a pseudo-terminal (`both`: stdout too), as a
--- person at a terminal would. Returns {status, stdout (bytes; "" with both),
--- tty (the bytes the terminal received)}.
-function M.run_on_tty(sim, args, both)
-  local argv = { python(), "-c", PTY_RUN, both and "both" or "stderr", "lua5.4", "bin/eksegress",
+-- person at a terminal would; with `interrupt_on` (a Python regular
+-- expression), Ctrl-C once the terminal shows it. Returns {status, stdout
+-- (bytes; "" with both), tty (the bytes the terminal received), signalled}.
+function M.run_on_tty(sim, args, both, interrupt_on)
+  local argv = { python(), "-c", PTY_RUN, both and "both" or "stderr", interrupt_on or "", "lua5.4", "bin/eksegress",
                  "--endpoint-url", sim.url }
   for _, a in ipairs(args) do argv[#argv + 1] = a end
   local r = assert(core.run_process(argv, { env = mh.env(sim), timeout_ms = 300000 }))
   assert(r.status == 0, "the pty runner failed: " .. r.stderr)
   local res = cjson.decode(r.stdout)
   local b64 = require "eksegress.base64"
-  return { status = math.tointeger(res.status), stdout = b64.decode(res.stdout), tty = b64.decode(res.tty) }
+  return { status = math.tointeger(res.status), stdout = b64.decode(res.stdout), tty = b64.decode(res.tty),
+           signalled = res.signalled }
 end
 
 return M

@@ -47,12 +47,27 @@ function M.new(io_, opts)
   return self
 end
 
---- Write the result (stdout).
+--- Write the result (stdout), ending with a newline: a string, or a
+-- producer `function(write)` that calls write(chunk) for each piece in
+-- turn (a large report is never one string). As with a string, a failed
+-- write to stdout (a closed pipe) is not an error of the command.
 function Out:result(s)
   self:clear_status()
-  self.stdout:write(s)
-  if s:sub(-1) ~= "\n" then self.stdout:write("\n") end
-  if self.stdout.flush then self.stdout:flush() end
+  local stdout, last = self.stdout, ""
+  if type(s) == "function" then
+    s(function(chunk)
+      if chunk ~= "" then
+        stdout:write(chunk)
+        last = chunk:sub(-1)
+      end
+      return true
+    end)
+  else
+    stdout:write(s)
+    last = s:sub(-1)
+  end
+  if last ~= "\n" then stdout:write("\n") end
+  if stdout.flush then stdout:flush() end
 end
 
 --- One line on stderr (a warning, a progress line when not on a terminal

@@ -37,11 +37,25 @@ local function fail(path, why)
   return nil, errors.new("ExportFailed", ("cannot write %s: %s"):format(path, tostring(why)))
 end
 
+-- Writes data (a string, or a producer calling write(chunk) repeatedly)
+-- to the open file; true, or nil and the error.
+local function fill(f, data)
+  if type(data) == "string" then return f:write(data) end
+  return data(function(chunk) return f:write(chunk) end)
+end
+
 --- Write `data` to `path` atomically.
+-- @param data a string, or a producer `function(write) -> true | nil, err`
+--   that calls `write(chunk)` (true, or nil and an error, as file:write)
+--   for each piece in turn, so a large report never needs to be one string.
+--   A producer that fails or raises leaves no file behind (what it raised
+--   is raised again, after the temporary file is removed).
 -- @treturn true|nil true, or nil and an error (code ExportFailed)
 function M.write(path, data)
   if type(path) ~= "string" or path == "" then errors.misuse("report.atomic.write: path must be a string", 2) end
-  if type(data) ~= "string" then errors.misuse("report.atomic.write: data must be a string", 2) end
+  if type(data) ~= "string" and type(data) ~= "function" then
+    errors.misuse("report.atomic.write: data must be a string or a function", 2)
+  end
   local tmp = temp_name(path)
   if not tmp then return fail(path, "no free temporary name beside it") end
   local f, oerr = io.open(tmp, "wb")
@@ -49,7 +63,12 @@ function M.write(path, data)
     -- "tmp: No such file or directory" would name the wrong file.
     return fail(path, (tostring(oerr):gsub("^.-: ", "", 1)))
   end
-  local ok, werr = f:write(data)
+  local done, ok, werr = pcall(fill, f, data)
+  if not done then
+    f:close()
+    os.remove(tmp)
+    error(ok, 0)
+  end
   if ok then ok, werr = f:flush() end
   local closed, cerr = f:close()
   if ok and not closed then ok, werr = nil, cerr end

@@ -15,6 +15,7 @@
 local text = require "eksegress.report.text"
 local doc_util = require "eksegress.report.doc"
 local json = require "eksegress.report.json"
+local sink = require "eksegress.report.sink"
 
 local M = {}
 
@@ -37,10 +38,10 @@ local function field(v, guard)
   return s
 end
 
-local function row(out, values, n, guard)
+local function row(values, n, guard)
   local cells = {}
   for i = 1, n do cells[i] = field(values[i], guard) end
-  out[#out + 1] = table.concat(cells, ",")
+  return table.concat(cells, ",")
 end
 
 local function audit_rows(doc, emit)
@@ -61,15 +62,25 @@ local function preflight_rows(doc, emit)
   end
 end
 
---- Renderer entry (report.render). Option: formula_guard (default true).
-function M.render(kind, doc, opts)
+-- Puts the header and the rows, each line ending with CRLF, into a sink.
+local function filler(kind, doc, opts)
   local guard = opts.formula_guard ~= false
   local columns = kind == "audit" and M.AUDIT_COLUMNS or M.PREFLIGHT_COLUMNS
-  local out = {}
-  row(out, columns, #columns, false)
-  local emit = function(values) row(out, values, #columns, guard) end
-  if kind == "audit" then audit_rows(doc, emit) else preflight_rows(doc, emit) end
-  return table.concat(out, "\r\n") .. "\r\n"
+  return function(s)
+    sink.put(s, row(columns, #columns, false) .. "\r\n")
+    local emit = function(values) sink.put(s, row(values, #columns, guard) .. "\r\n") end
+    if kind == "audit" then audit_rows(doc, emit) else preflight_rows(doc, emit) end
+  end
+end
+
+--- Renderer entry (report.render). Option: formula_guard (default true).
+function M.render(kind, doc, opts)
+  return sink.collect(filler(kind, doc, opts))
+end
+
+--- Streaming renderer entry (report.stream): the same bytes as render.
+function M.stream(kind, doc, opts, write)
+  return sink.run(write, filler(kind, doc, opts))
 end
 
 return M

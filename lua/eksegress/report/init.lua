@@ -4,11 +4,13 @@
 --     local report = require "eksegress.report"
 --     io.write(report.render("audit", "table", doc, { color = false }))
 --     local ok, err = report.export("fleet.sarif", "audit", doc, { rules = checks.list() })
+--     report.stream("audit", "json", doc, {}, function(chunk) return io.stdout:write(chunk) end)
 --
 -- Kinds: "audit" (schema "eksegress/audit/1") and "preflight"
 -- ("eksegress/preflight/1"); docs/schemas/ has their JSON Schemas.
 -- Formats: table, json, csv, markdown, html, junit, sarif. Every renderer is
--- pure: a document and options in, a string out. Nothing under report/
+-- pure: a document and options in, a string out (json and csv also write
+-- to a function a chunk at a time: report.stream, report.export). Nothing under report/
 -- requires the client, the runtime or the C core, so a script can render a
 -- saved document anywhere Lua and cjson run.
 --
@@ -102,6 +104,29 @@ function M.for_extension(path)
     :format(path, table.concat(names, ", ")))
 end
 
+-- The module of a format (the kind and document already checked). Raises
+-- at the level of the caller of render/stream.
+local function renderer(fname, kind, format)
+  if not MODULES[format] then
+    errors.misuse(("%s: unknown format %s (one of %s)"):format(fname, tostring(format),
+      table.concat(M.FORMATS, ", ")), 3)
+  end
+  local only = doc_util.KIND_FORMATS[kind]
+  if only and not only[format] then
+    errors.misuse(("%s: a %s renders as table or json, not %s"):format(fname, kind, format), 3)
+  end
+  return require(MODULES[format])
+end
+
+-- The report through write(chunk): piece by piece where the format can
+-- (json, csv), else rendered whole and written once.
+local function write_with(mod, kind, doc, opts, write)
+  if mod.stream then return mod.stream(kind, doc, opts, write) end
+  local ok, err = write(mod.render(kind, doc, opts))
+  if not ok then return nil, err == nil and "write failed" or err end
+  return true
+end
+
 --- Render a document.
 -- @tparam string kind "audit" or "preflight"
 -- @tparam string format one of M.FORMATS
@@ -110,20 +135,31 @@ end
 -- @treturn string the report
 function M.render(kind, format, doc, opts)
   check_kind("report.render", kind, doc)
-  if not MODULES[format] then
-    errors.misuse(("report.render: unknown format %s (one of %s)"):format(tostring(format),
-      table.concat(M.FORMATS, ", ")), 2)
-  end
-  local only = doc_util.KIND_FORMATS[kind]
-  if only and not only[format] then
-    errors.misuse(("report.render: a %s renders as table or json, not %s"):format(kind, format), 2)
-  end
+  local mod = renderer("report.render", kind, format)
   opts = check_opts("report.render", opts)
-  return require(MODULES[format]).render(kind, doc, opts)
+  return mod.render(kind, doc, opts)
 end
 
---- Write a report file, its format chosen by the extension. The file
--- appears whole or not at all (see report.atomic).
+--- Render a document to `write(chunk)`, a chunk at a time: the same bytes
+-- as render, but the json and csv formats never hold the whole report in
+-- memory (a 10,000-cluster audit as one string cost more than the audit).
+-- @tparam string kind as for render
+-- @tparam string format as for render
+-- @tparam table doc the document
+-- @tparam[opt] table opts see the module comment
+-- @tparam function write chunk -> true | nil, err (as file:write)
+-- @treturn true|nil true, or nil and the error write returned (rendering
+--   stops at the first failed write)
+function M.stream(kind, format, doc, opts, write)
+  check_kind("report.stream", kind, doc)
+  local mod = renderer("report.stream", kind, format)
+  opts = check_opts("report.stream", opts)
+  if type(write) ~= "function" then errors.misuse("report.stream: write must be a function", 2) end
+  return write_with(mod, kind, doc, opts, write)
+end
+
+--- Write a report file, its format chosen by the extension, a chunk at a
+-- time. The file appears whole or not at all (see report.atomic).
 -- @treturn true|nil true, or nil and an error (UnsupportedExport,
 --   ExportFailed) with the path in the message
 function M.export(path, kind, doc, opts)
@@ -132,8 +168,10 @@ function M.export(path, kind, doc, opts)
   opts = check_opts("report.export", opts)
   local format, err = M.for_extension(path)
   if not format then return nil, err end
-  local body = require(MODULES[format]).render(kind, doc, opts)
-  return require("eksegress.report.atomic").write(path, body)
+  local mod = require(MODULES[format])
+  return require("eksegress.report.atomic").write(path, function(write)
+    return write_with(mod, kind, doc, opts, write)
+  end)
 end
 
 return M

@@ -12,6 +12,9 @@
 -- setmetatable(t, json.array_mt). cjson.null is null.
 -- Strings are repaired to valid UTF-8 (invalid bytes become U+FFFD).
 local text = require "eksegress.report.text"
+local sink = require "eksegress.report.sink"
+
+local put = sink.put
 
 local M = {}
 
@@ -87,37 +90,95 @@ local function shape(t, key, ctx)
   error("report.json: a table mixes list and object keys, or has holes (under " .. tostring(key) .. ")", 0)
 end
 
+-- "\n" and the indent of a level, and the same after a comma (pretty only).
+local function pads(indent)
+  local pad, sep = {}, {}
+  for depth = 0, 65 do
+    pad[depth] = "\n" .. string.rep(indent, depth)
+    sep[depth] = "," .. pad[depth]
+  end
+  return pad, sep
+end
+
+-- Writes v through the sink ctx.sink; the same bytes, piece by piece, that
+-- joining each table's encoded members would give.
 local function encode(v, ctx, depth, key)
+  local out = ctx.sink
   local t = type(v)
-  if t == "string" then return quote(v, ctx.script_safe) end
+  if t == "string" then return put(out, quote(v, ctx.script_safe)) end
   if t == "number" then
     local s = text.number(v)
     if not s then error("report.json: cannot encode " .. tostring(v) .. " (under " .. tostring(key) .. ")", 0) end
-    return s
+    return put(out, s)
   end
-  if t == "boolean" then return v and "true" or "false" end
-  if v == nil or (NULL ~= nil and v == NULL) then return "null" end
-  if EMPTY_ARRAY ~= nil and v == EMPTY_ARRAY then return "[]" end
+  if t == "boolean" then return put(out, v and "true" or "false") end
+  if v == nil or (NULL ~= nil and v == NULL) then return put(out, "null") end
+  if EMPTY_ARRAY ~= nil and v == EMPTY_ARRAY then return put(out, "[]") end
   if t ~= "table" then error("report.json: cannot encode a " .. t .. " (under " .. tostring(key) .. ")", 0) end
   if ctx.open[v] then error("report.json: the document refers to itself (under " .. tostring(key) .. ")", 0) end
   if depth > 64 then error("report.json: the document nests deeper than 64 levels", 0) end
   ctx.open[v] = true
   local kind, keys = shape(v, key, ctx)
-  local parts = {}
-  if kind == "array" then
-    for i = 1, keys do parts[i] = encode(v[i], ctx, depth + 1, key) end
-  else
-    for i, k in ipairs(keys) do
-      parts[i] = quote(k, ctx.script_safe) .. ctx.colon .. encode(v[k], ctx, depth + 1, k)
+  local n = kind == "array" and keys or #keys
+  if n == 0 then
+    put(out, kind == "array" and "[]" or "{}")
+    ctx.open[v] = nil
+    return
+  end
+  put(out, kind == "array" and "[" or "{")
+  local pad, sep = ctx.pad and ctx.pad[depth + 1], ctx.sep and ctx.sep[depth + 1] or ","
+  if pad then put(out, pad) end
+  for i = 1, n do
+    if i > 1 then put(out, sep) end
+    if kind == "array" then
+      encode(v[i], ctx, depth + 1, key)
+    else
+      local k = keys[i]
+      local qk = ctx.keys[k]
+      if not qk then
+        qk = quote(k, ctx.script_safe) .. ctx.colon
+        ctx.keys[k] = qk
+      end
+      put(out, qk)
+      encode(v[k], ctx, depth + 1, k)
     end
   end
+  if pad then put(out, ctx.pad[depth]) end
+  put(out, kind == "array" and "]" or "}")
   ctx.open[v] = nil
-  local open, close = "[", "]"
-  if kind == "object" then open, close = "{", "}" end
-  if #parts == 0 then return open .. close end
-  if not ctx.indent then return open .. table.concat(parts, ",") .. close end
-  local pad = "\n" .. string.rep(ctx.indent, depth + 1)
-  return open .. pad .. table.concat(parts, "," .. pad) .. "\n" .. string.rep(ctx.indent, depth) .. close
+end
+
+local function context(opts)
+  local pretty = opts.pretty ~= false
+  local ctx = {
+    open = {},
+    keys = {},
+    script_safe = opts.script_safe,
+    colon = pretty and ": " or ":",
+    less = DEFAULT_LESS,
+    array_keys = ARRAY_KEYS,
+    pretty = pretty,
+  }
+  if pretty then ctx.pad, ctx.sep = pads(string.rep(" ", opts.indent or 2)) end
+  if opts.key_order then
+    local rank = {}
+    for i, k in ipairs(opts.key_order) do rank[k] = rank[k] or i end
+    ctx.less = key_order(rank)
+  end
+  if opts.arrays then
+    ctx.array_keys = setmetatable({}, { __index = ARRAY_KEYS })
+    for _, k in ipairs(opts.arrays) do ctx.array_keys[k] = true end
+  end
+  return ctx
+end
+
+local function filler(v, opts)
+  local ctx = context(opts or {})
+  return function(s)
+    ctx.sink = s
+    encode(v, ctx, 0, nil)
+    if ctx.pretty then put(s, "\n") end
+  end
 end
 
 --- Encode a value as JSON.
@@ -129,33 +190,27 @@ end
 --   an empty table is written as [])
 -- @treturn string JSON text (pretty output ends with a newline)
 function M.encode(v, opts)
-  opts = opts or {}
-  local pretty = opts.pretty ~= false
-  local ctx = {
-    open = {},
-    script_safe = opts.script_safe,
-    indent = pretty and string.rep(" ", opts.indent or 2) or nil,
-    colon = pretty and ": " or ":",
-    less = DEFAULT_LESS,
-    array_keys = ARRAY_KEYS,
-  }
-  if opts.key_order then
-    local rank = {}
-    for i, k in ipairs(opts.key_order) do rank[k] = rank[k] or i end
-    ctx.less = key_order(rank)
-  end
-  if opts.arrays then
-    ctx.array_keys = setmetatable({}, { __index = ARRAY_KEYS })
-    for _, k in ipairs(opts.arrays) do ctx.array_keys[k] = true end
-  end
-  local s = encode(v, ctx, 0, nil)
-  return pretty and s .. "\n" or s
+  return sink.collect(filler(v, opts))
+end
+
+--- Write a value as JSON to `write(chunk)` a chunk at a time (see
+-- report.sink): the same bytes as M.encode, never all in memory at once.
+-- @tparam function write chunk -> true | nil, err
+-- @treturn true|nil true, or nil and write's error (raises as M.encode does
+--   on a value it cannot encode, after the chunks already written)
+function M.write(v, opts, write)
+  return sink.run(write, filler(v, opts))
 end
 
 --- Renderer entry (report.render): the document as JSON.
 -- Options: pretty (default true), indent (default 2).
 function M.render(_kind, doc, opts)
   return M.encode(doc, { pretty = opts.pretty, indent = opts.indent })
+end
+
+--- Streaming renderer entry (report.stream).
+function M.stream(_kind, doc, opts, write)
+  return M.write(doc, { pretty = opts.pretty, indent = opts.indent }, write)
 end
 
 return M

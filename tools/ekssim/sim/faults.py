@@ -16,6 +16,13 @@ operation (EKS, EC2, STS, Organizations, IAM) but not IMDS, container
 credentials, the Kubernetes API or admin calls; name ImdsToken,
 ImdsCredentials, ContainerCredentials or a Kubernetes operation
 (kubernetes:*) explicitly to fault those.
+
+Counted faults are deterministic and use no randomness: "fail_count": N
+makes the N requests in scope after the first "fail_skip" (default 0) fail
+with "fail_kind" (throttle, internal, unavailable (default) or drop: closed
+before the operation runs); "fail_ops" scopes them like any fault.  The
+counters run down (GET /_sim/faults shows what is left), so a test can make a
+listing fail on its second page, then succeed when it is read again.
 """
 
 import fnmatch
@@ -23,6 +30,7 @@ import random
 import threading
 
 RATES = ("throttle", "error", "drop", "stall", "truncate")
+FAIL_KINDS = ("throttle", "internal", "unavailable", "drop")
 AWS_SERVICES = ("eks", "ec2", "sts", "organizations", "iam")
 MAX_STALL = 30.0
 
@@ -92,9 +100,13 @@ class Faults(object):
         self.clock_skew = 0.0
         self.stall_seconds = MAX_STALL
         self.drop_when = "after"
+        self.fail_count = 0
+        self.fail_skip = 0
+        self.fail_kind = "unavailable"
+        self.fail_ops = None
 
     def active(self):
-        return any(self.rates.values()) or self.latency_ms > 0 or self.jitter_ms > 0
+        return any(self.rates.values()) or self.latency_ms > 0 or self.jitter_ms > 0 or self.fail_count > 0
 
     def update(self, d):
         """Apply a JSON/CLI dict; unknown keys raise ValueError."""
@@ -131,13 +143,28 @@ class Faults(object):
                 if v not in ("before", "after"):
                     raise ValueError("drop_when must be before or after")
                 self.drop_when = v
+            for key in ("fail_count", "fail_skip"):
+                if key in d:
+                    v = d.pop(key)
+                    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                        raise ValueError("%s must be a non-negative integer" % key)
+                    setattr(self, key, v)
+            if "fail_kind" in d:
+                v = d.pop("fail_kind")
+                if v not in FAIL_KINDS:
+                    raise ValueError("fail_kind must be one of %s" % ", ".join(FAIL_KINDS))
+                self.fail_kind = v
+            if "fail_ops" in d:
+                self.fail_ops = _ops_list(d.pop("fail_ops"))
             if d:
                 raise ValueError("unknown fault settings: %s" % ", ".join(sorted(d)))
 
     def to_dict(self):
         out = {"seed": self.seed, "ops": self.ops, "latency_ms": self.latency_ms, "jitter_ms": self.jitter_ms,
                "latency_ops": self.latency_ops, "clock_skew": self.clock_skew,
-               "stall_seconds": self.stall_seconds, "drop_when": self.drop_when}
+               "stall_seconds": self.stall_seconds, "drop_when": self.drop_when,
+               "fail_count": self.fail_count, "fail_skip": self.fail_skip, "fail_kind": self.fail_kind,
+               "fail_ops": self.fail_ops}
         for k in RATES:
             out[k + "_rate"] = self.rates[k]
             out[k + "_ops"] = self.scopes[k]
@@ -151,6 +178,12 @@ class Faults(object):
         if not self.active():
             return d
         with self.lock:
+            if self.fail_count > 0 and self._in_scope(self.fail_ops, op, service):
+                if self.fail_skip > 0:
+                    self.fail_skip -= 1
+                else:
+                    self.fail_count -= 1
+                    d.pre = self.fail_kind
             rng = self.rng
             for k in RATES:
                 rate = self.rates[k]

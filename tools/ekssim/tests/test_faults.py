@@ -214,3 +214,38 @@ def t_admin_validation():
     f = s.faults(throttle_rate="0.25@DescribeCluster", stall_seconds=99)
     eq((f["throttle_rate"], f["throttle_ops"], f["stall_seconds"]), (0.25, ["DescribeCluster"], 30.0), "parsed")
     s.faults(reset=True)
+
+
+@T("faults: counted fault: after fail_skip requests in scope, the next fail_count fail, then none")
+def t_counted():
+    s = _s(fail_count=2, fail_skip=1, fail_ops=["ListClusters"])
+    c = Client(s.port)
+    statuses = []
+    for _ in range(5):
+        statuses.append(c.eks("GET", "/clusters").status)
+        eq(c.eks("GET", "/clusters/prod-api").status, 200, "DescribeCluster is out of scope and counts nothing")
+    eq(statuses, [200, 503, 503, 200, 200], "the second and third ListClusters fail, the rest succeed")
+    f = s.admin("GET", "/_sim/faults")
+    eq((f["fail_count"], f["fail_skip"], f["fail_kind"], f["fail_ops"]), (0, 0, "unavailable", ["ListClusters"]),
+       "the counters ran down")
+    log = [r for r in s.admin("GET", "/_sim/log")["requests"] if r["operation"] == "ListClusters"]
+    eq([r["fault"] for r in log[-5:]], [None, "unavailable", "unavailable", None, None], "the log names the fault")
+    s.faults(reset=True, fail_count=1, fail_kind="throttle")
+    r = c.eks("GET", "/clusters/prod-api")
+    eq((r.status, r.error_type()), (429, "ThrottlingException"), "fail_kind throttle, unscoped: any operation")
+    eq(c.eks("GET", "/clusters/prod-api").status, 200, "then none")
+    s.faults(reset=True, fail_count=1, fail_kind="drop", fail_ops="eks:ListClusters")
+    try:
+        c.eks("GET", "/clusters")
+        raise AssertionError("got a response")
+    except (http.client.RemoteDisconnected, ConnectionResetError, http.client.BadStatusLine):
+        pass
+    eq(c.eks("GET", "/clusters").status, 200, "one drop, then answers")
+    import urllib.error
+    for bad in ({"fail_count": -1}, {"fail_count": 1.5}, {"fail_skip": True}, {"fail_kind": "stall"}):
+        try:
+            s.admin("POST", "/_sim/faults", bad)
+            raise AssertionError("accepted %r" % bad)
+        except urllib.error.HTTPError as e:
+            eq(e.code, 400, "status for %r" % bad)
+    s.faults(reset=True)

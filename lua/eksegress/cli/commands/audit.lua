@@ -13,7 +13,8 @@ local M = {
     .. "every cluster appears exactly once, or its account/region is listed under errors. Exit 0: every "
     .. "target read and every cluster compliant; 1: a cluster is not compliant or has a blocking preflight "
     .. "finding; 2: a target could not be read (2 wins over 1: a report with gaps cannot say the fleet "
-    .. "complies); 130: interrupted (the report lists the targets not read).",
+    .. "complies); 130: interrupted (the report lists the targets not read). Reads that fail with throttling, "
+    .. "a 5xx or a lost connection are read again in up to --retry-passes later passes.",
   examples = {
     "eksegress audit --regions all",
     "eksegress audit --regions us-east-1,eu-west-1 --require CUSTOMER_ROUTED --output table",
@@ -43,6 +44,10 @@ function M.configure(c)
   c:flag("--no-source-identity", "With --organization: assume the roles without a source identity (for "
     .. "trust policies that do not allow sts:SetSourceIdentity).")
   c:option("--concurrency", "Requests in flight at once (default 32).")
+  c:option("--retry-passes", "Passes after the first (0-10, default 2; 0: none) that read again the regions "
+    .. "and clusters whose reads failed with throttling, a 5xx or a lost connection, each after a pause and "
+    .. "with a fresh retry quota. Denials and unknown or disabled regions are not read again. Each error in "
+    .. "the report says how many passes tried its target.")
   c:flag("--preflight", "Also run the network preflight on every cluster (its blocking findings and warnings "
     .. "per cluster; exit 1 when any cluster has a blocking finding). A VPC's reads are shared by its clusters.")
 end
@@ -71,6 +76,8 @@ function M.run(ctx, a)
   opts.regions, err = args_util.regions(a.regions)
   if err then return args_util.usage(err) end
   opts.concurrency, err = args_util.integer("--concurrency", a.concurrency, 1, 1024)
+  if err then return args_util.usage(err) end
+  opts.retry_passes, err = args_util.integer("--retry-passes", a.retry_passes, 0, audit.MAX_RETRY_PASSES)
   if err then return args_util.usage(err) end
   if a.organization then
     if not a.role_name then return args_util.usage("--organization needs --role-name") end
@@ -102,8 +109,11 @@ function M.run(ctx, a)
   opts.interrupted = function() return ctx:interrupted() end
   opts.on_event = function(ev)
     if ev.type == "progress" then
-      ctx.out:status(("audit: %s %d/%d%s"):format(PHASES[ev.phase] or ev.phase, ev.done, ev.total,
-        ev.failed > 0 and (" (" .. ev.failed .. " failed)") or ""))
+      ctx.out:status(("audit: %s%s %d/%d%s"):format(ev.pass > 1 and ("pass " .. ev.pass .. ": ") or "",
+        PHASES[ev.phase] or ev.phase, ev.done, ev.total, ev.failed > 0 and (" (" .. ev.failed .. " failed)") or ""))
+    elseif ev.type == "pass" then
+      ctx.out:status(("audit: pass %d of at most %d in %.1f s: reading again %d account(s), %d region(s), "
+        .. "%d cluster(s)"):format(ev.pass, ev.passes, ev.pause, ev.accounts, ev.regions, ev.clusters))
     end
   end
 
@@ -113,6 +123,7 @@ function M.run(ctx, a)
     local where = e.cluster and ("cluster " .. e.cluster .. " in " .. e.account .. "/" .. e.region)
       or e.region and ("account " .. e.account .. " region " .. e.region)
       or e.account and ("account " .. e.account) or e.profile and ("profile " .. e.profile)
+    if where and (e.passes or 0) > 1 then where = where .. (" (after %d passes)"):format(e.passes) end
     ctx:fail("audit", with_hint(e, opts.organization), where)
   end
   local ok, werr = ctx:emit("audit", doc)

@@ -96,9 +96,13 @@ end
 
 --- Put the document together (sorted by account, region, name: stable keys,
 -- so reports of several runs can be compared and merged).
+-- `parts.passes` (the passes the audit ran) and `parts.recovered` (clusters
+-- read in a later pass) go into the summary.
 function M.document(parts)
   table.sort(parts.clusters, by_key)
   table.sort(parts.errors, by_key)
+  local summary = M.summary(parts.clusters, parts.errors, parts.require)
+  summary.passes, summary.recovered = parts.passes or 1, parts.recovered or 0
   return {
     schema = M.SCHEMA,
     generated_at = rfc3339(parts.now or os.time()),
@@ -107,7 +111,7 @@ function M.document(parts)
     scope = parts.scope,
     clusters = parts.clusters,
     accounts = parts.accounts,
-    summary = M.summary(parts.clusters, parts.errors, parts.require),
+    summary = summary,
     errors = parts.errors,
   }
 end
