@@ -155,7 +155,7 @@ class Faults(object):
                     raise ValueError("fail_kind must be one of %s" % ", ".join(FAIL_KINDS))
                 self.fail_kind = v
             if "fail_ops" in d:
-                self.fail_ops = _ops_list(d.pop("fail_ops"))
+                self.fail_ops = ops_list(d.pop("fail_ops"))
             if d:
                 raise ValueError("unknown fault settings: %s" % ", ".join(sorted(d)))
 
