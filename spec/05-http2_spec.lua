@@ -29,15 +29,27 @@ describe("HTTP/2", function()
     local f = assert(io.open(dir .. "/hello.txt", "w"))
     f:write("hello over h2\n")
     f:close()
-    port = tonumber(sh(py .. " -c \"import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); "
-      .. "print(s.getsockname()[1]); s.close()\""))
-    -- $PPID is this Lua process: the server stops when it is gone.
-    pid = sh(("nghttpd -a 127.0.0.1 -d %s %d %s/key.pem %s/cert.pem >/dev/null 2>&1 </dev/null & s=$!; "
-      .. "(while kill -0 $PPID 2>/dev/null; do sleep 1; done; kill $s 2>/dev/null) >/dev/null 2>&1 & echo $s")
-      :format(dir, port, dir, dir)):gsub("%s+$", "")
-    -- Wait until it accepts connections.
+    -- A free port is picked, closed, then handed to nghttpd: another process may
+    -- take it in between, and nghttpd then exits. Start again on a fresh port
+    -- until one is ours (regression: a taken port failed the whole spec).
+    local function start_on_free_port()
+      port = tonumber(sh(py .. " -c \"import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); "
+        .. "print(s.getsockname()[1]); s.close()\""))
+      -- $PPID is this Lua process: the server stops when it is gone.
+      pid = sh(("nghttpd -a 127.0.0.1 -d %s %d %s/key.pem %s/cert.pem >/dev/null 2>&1 </dev/null & s=$!; "
+        .. "(while kill -0 $PPID 2>/dev/null; do sleep 1; done; kill $s 2>/dev/null) >/dev/null 2>&1 & echo $s")
+        :format(dir, port, dir, dir)):gsub("%s+$", "")
+    end
+    local function alive() return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true end
+    -- Wait until it accepts connections (a hang guard of 60 s, not a speed test).
     local e = core.engine_new{ max_attempts = 1, ca_bundle = dir .. "/cert.pem" }
-    for _ = 1, 100 do
+    local starts, deadline = 0, core.monotime() + 60
+    while true do
+      if starts == 0 or not alive() then
+        assert(starts < 5, "nghttpd did not start on any of 5 free ports")
+        start_on_free_port()
+        starts = starts + 1
+      end
       e:submit{ method = "GET", url = ("https://127.0.0.1:%d/hello.txt"):format(port) }
       local r
       for _ = 1, 100 do
@@ -46,6 +58,7 @@ describe("HTTP/2", function()
         if r then break end
       end
       if r and r.status == 200 then break end
+      assert(core.monotime() < deadline, "nghttpd did not answer within 60 s")
       core.sleep_ms(50)
     end
     e:close()

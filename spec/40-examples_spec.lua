@@ -54,9 +54,9 @@ describe("examples", function()
   end)
 
   -- Issue 9, 1b: the examples as written are concurrent. The simulator holds
-  -- every response for --latency-ms and counts the requests it handles at
-  -- once (GET /_sim/stats); calls made one after another would leave that
-  -- count at 1.
+  -- every DescribeCluster answer until 32 are in flight (Sim:reset_stats)
+  -- and counts the requests it handles at once (GET /_sim/stats); calls made
+  -- one after another would leave that count at 1 (and the hold times out).
   describe("concurrently, as written", function()
     local slow
     setup(function()
@@ -66,7 +66,7 @@ describe("examples", function()
     teardown(function() slow:stop() end)
 
     it("regression: examples/list_clusters.lua keeps its describes of several regions in flight at once", function()
-      slow:admin("POST", "/_sim/stats/reset", {})
+      slow:reset_stats(32, { "eks:DescribeCluster" })
       -- no arguments: the example's own four regions, which the fleet fills with 40 clusters each
       local out, code = run(slow, "examples/list_clusters.lua")
       assert.are.equal(0, code, out)
@@ -92,7 +92,7 @@ describe("examples", function()
       -- the block exactly as written, then a check of what it produced
       f:write(block, "\nfor i = 1, #names do assert(results[i], tostring(errs[i])) end\nprint(#names)\n")
       f:close()
-      slow:admin("POST", "/_sim/stats/reset", {})
+      slow:reset_stats(32, { "eks:DescribeCluster" })
       local out, code = run(slow, path, "", "AWS_REGION=us-west-2 ")
       assert.are.equal(0, code, out)
       assert.are.equal("40\n", out)

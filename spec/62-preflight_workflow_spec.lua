@@ -384,7 +384,7 @@ describe("preflight workflow: reads", function()
       vpcs[c.vpc_id] = true
     end
     assert.are.equal(4, nvpc)
-    sim:admin("POST", "/_sim/stats/reset")
+    sim:reset_stats(8, { "eks:DescribeCluster" })
     local client = sim:client{ env_extra = { AWS_REGION = state.clusters[1].region } }
     local doc = preflight.run(client, { clusters = names, concurrency = 8 })
     client:close()

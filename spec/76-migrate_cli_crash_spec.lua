@@ -181,9 +181,11 @@ describe("eksegress apply under kill -9, Ctrl-C and faults", function()
     -- before one arrives.
     sim:admin("POST", "/_sim/faults", { reset = true, latency_ms = 10000, latency_ops = "eks:*" })
     while sim:admin("GET", "/_sim/stats").in_flight < 2 do core.sleep_ms(5) end
-    h:kill("INT")
-    core.sleep_ms(20)
-    h:kill("INT")
+    -- Two Ctrl-Cs, the second sent once the first was delivered (regression: 20 ms
+    -- apart, a loaded machine could run the CLI only after both, which then
+    -- arrived as one and the CLI waited for its answers as after a first one).
+    assert.is_true(h:kill_delivered("INT"))
+    assert.is_true(h:kill("INT"))
     local rc = h:wait(20)
     local pending = sim:admin("GET", "/_sim/stats").in_flight
     h:stop()

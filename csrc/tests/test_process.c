@@ -127,6 +127,10 @@ static void test_deadline(void)
   fd = mkstemp(pidfile);
   close(fd);
   snprintf(script, sizeof(script), "printf x; sleep 30 & echo $! > %s; exit 0", pidfile);
+  /* Long enough for the shell to start the grandchild and write its pid before
+     the deadline on a loaded machine (at 300 ms the group could be killed
+     first, leaving no pid to check). */
+  o.timeout_ms = 2000;
   rc = run_sh(script, &o, &r);
   ok(rc == ES_ETIMEOUT && no_children(), "a grandchild holding stdout open makes a timeout");
   {
@@ -138,8 +142,8 @@ static void test_deadline(void)
         gpid = 0;
       fclose(f);
     }
-    /* It was SIGKILLed; wait (bounded) for init to reap it. */
-    for(i = 0; i < 500 && gpid > 0 && !gone; i++) {
+    /* It was SIGKILLed; wait (a hang guard of 30 s) for init to reap it. */
+    for(i = 0; i < 3000 && gpid > 0 && !gone; i++) {
       if(kill((pid_t)gpid, 0) != 0 && errno == ESRCH)
         gone = 1;
       else

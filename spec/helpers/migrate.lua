@@ -435,6 +435,8 @@ end
 
 function Running:alive() return proc.alive(self.pid) end
 function Running:kill(sig) return proc.signal(self.pid, sig or "KILL") end
+--- Send a signal and wait until the CLI has taken it (see process.signal_delivered).
+function Running:kill_delivered(sig) return proc.signal_delivered(self.pid, sig) end
 function Running:stdout() return M.read(self.dir .. "/out") or "" end
 function Running:stderr() return M.read(self.dir .. "/err") or "" end
 

@@ -57,6 +57,34 @@ function M.signal(pid, sig)
   return os.execute(("kill -s %s -- %d 2>/dev/null"):format(sig, math.tointeger(pid))) == true
 end
 
+local SIGNUM = { HUP = 1, INT = 2, QUIT = 3, KILL = 9, USR1 = 10, USR2 = 12, TERM = 15 }
+
+--- Is signal sig ("INT", ...) sent to pid still waiting to be delivered
+-- (/proc/PID/status SigPnd or ShdPnd)? Two signals of one kind sent before the
+-- first is delivered arrive as one; a spec that means to send two waits for
+-- this to be false in between. False once pid is gone.
+function M.signal_pending(pid, sig)
+  local status = read_file("/proc/" .. tostring(math.tointeger(pid)) .. "/status")
+  if not status then return false end
+  local bit = 1 << (assert(SIGNUM[sig], "unknown signal " .. tostring(sig)) - 1)
+  for _, key in ipairs{ "SigPnd", "ShdPnd" } do
+    local mask = status:match(key .. ":%s*(%x+)")
+    if mask and (tonumber(mask, 16) & bit) ~= 0 then return true end
+  end
+  return false
+end
+
+--- Send pid signal sig and wait (a hang guard of 60 s) until it is delivered.
+function M.signal_delivered(pid, sig)
+  if not M.signal(pid, sig) then return false end
+  local deadline = core.monotime() + 60 * SLOW
+  while M.signal_pending(pid, sig) do
+    assert(core.monotime() < deadline, "signal " .. sig .. " to " .. pid .. " still pending after 60 s")
+    core.sleep_ms(2)
+  end
+  return true
+end
+
 -- Wait (bounded) until pid is gone. Returns true when it is.
 local function wait_gone(pid, seconds)
   local deadline = core.monotime() + seconds * SLOW

@@ -57,6 +57,18 @@ function Sim:admin(method, path, body)
   return cjson.decode(resp.body)
 end
 
+--- Restart the simulator's request counts (GET /_sim/stats). With n, also hold
+-- every answer (of the operations in ops, e.g. { "eks:DescribeCluster" }; all
+-- when nil) until n requests have been in flight at once: callers that really
+-- overlap then always drive in_flight_max to n, however loaded the machine,
+-- where a --latency-ms window can be missed. Callers that never get there are
+-- let go after 60 s, once, and in_flight_max shows they fell short.
+function Sim:reset_stats(n, ops)
+  local body = {}
+  if n then body = { hold_until_in_flight = n, hold_ops = ops } end
+  return self:admin("POST", "/_sim/stats/reset", body)
+end
+
 --- Environment for a client pointed at the simulator, with the default keys.
 function Sim:env(extra)
   local t = {

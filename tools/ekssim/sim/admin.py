@@ -9,17 +9,44 @@
   POST /_sim/advance                {"seconds": N} moves the state clock; {"all": true} finishes
                                     every timed transition now
   GET  /_sim/fleet                  the fleet spec in use (compact form, with ground truth)
+  GET  /_sim/stats                  requests in flight now, the most at once, requests counted
+  POST /_sim/stats/reset            count afresh; {"hold_until_in_flight": N, "hold_ops": [...],
+                                    "hold_seconds": S} also holds answers until N were in flight
 """
 
 import json
 import time
 from urllib.parse import parse_qsl
 
+from .faults import in_scope, ops_list
 from .protocols import json_response
+
+MAX_HOLD_SECONDS = 600.0
 
 
 def _q(req):
     return dict(parse_qsl(req.raw_query, keep_blank_values=True))
+
+
+def _hold_options(body):
+    """reset_stats() keyword arguments from the JSON body of POST /_sim/stats/reset."""
+    d = json.loads(body.decode("utf-8") or "{}") if body else {}
+    if not isinstance(d, dict):
+        raise ValueError("body must be a JSON object")
+    unknown = sorted(set(d) - {"hold_until_in_flight", "hold_ops", "hold_seconds"})
+    if unknown:
+        raise ValueError("unknown field(s): %s" % ", ".join(unknown))
+    n = d.get("hold_until_in_flight", 0)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError("hold_until_in_flight must be a whole number >= 0")
+    secs = d.get("hold_seconds", 60)
+    if isinstance(secs, bool) or not isinstance(secs, (int, float)) or not 0 < secs <= MAX_HOLD_SECONDS:
+        raise ValueError("hold_seconds must be a number of seconds above 0, at most %d" % MAX_HOLD_SECONDS)
+    scope = ops_list(d.get("hold_ops"))
+
+    def match(resp):
+        return resp.op is not None and in_scope(scope, resp.op[1], resp.op[0])
+    return {"hold_until": n, "hold_match": match, "hold_seconds": float(secs)}
 
 
 def handle(sim, req):
@@ -80,7 +107,11 @@ def handle(sim, req):
             if req.server is None:
                 return json_response({"error": "no HTTP server counts these requests"}, 404)
             if m == "POST" and path == "/_sim/stats/reset":
-                req.server.reset_stats()
+                try:
+                    hold = _hold_options(req.body)
+                except (ValueError, TypeError, UnicodeDecodeError) as e:
+                    return json_response({"error": str(e)}, 400)
+                req.server.reset_stats(**hold)
                 return json_response(req.server.stats())
             if m == "GET" and path == "/_sim/stats":
                 return json_response(req.server.stats())

@@ -429,6 +429,7 @@ class Simulator(object):
                 ctx.fault = dec.post
                 resp.stall_seconds = self.faults.stall_seconds
             resp.delay = dec.delay
+        resp.op = (service, ctx.op or "")
         h = resp.headers
         h.append(("Date", self.date_header()))
         h.append(("x-amzn-RequestId", ctx.request_id))
@@ -461,6 +462,7 @@ class Simulator(object):
                 resp.stall_seconds = self.faults.stall_seconds
             ctx.fault = dec.pre or dec.post
         resp.delay = dec.delay
+        resp.op = (ctx.service, ctx.op)
         resp.headers.append(("Date", self.date_header()))
         self._log(ctx, resp)
         return resp

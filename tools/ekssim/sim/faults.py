@@ -51,7 +51,8 @@ def parse_rate(value):
     return rate, ops
 
 
-def _ops_list(v):
+def ops_list(v):
+    """An operation scope from JSON or a flag: a list, or 'Op1,Op2'; None stays None."""
     if v is None:
         return None
     if isinstance(v, str):
@@ -59,6 +60,18 @@ def _ops_list(v):
     if isinstance(v, list):
         return [str(x) for x in v]
     raise ValueError("ops must be a list or a comma-separated string")
+
+
+def in_scope(scope, op, service):
+    """Does a list of operation patterns ('DescribeCluster', 'eks:*', ...; None:
+    every AWS service) take in operation op of service?"""
+    if scope is None:
+        return service in AWS_SERVICES
+    qual = "%s:%s" % (service, op)
+    for s in scope:
+        if s == op or s == qual or fnmatch.fnmatchcase(op, s) or fnmatch.fnmatchcase(qual, s):
+            return True
+    return False
 
 
 class Decision(object):
@@ -105,7 +118,7 @@ class Faults(object):
                 self.seed = int(d.pop("seed"))
                 self.rng = random.Random(self.seed)
             if "ops" in d:
-                self.ops = _ops_list(d.pop("ops"))
+                self.ops = ops_list(d.pop("ops"))
             for k in RATES:
                 key = k + "_rate"
                 if key in d:
@@ -114,13 +127,13 @@ class Faults(object):
                     if ops is not None:
                         self.scopes[k] = ops
                 if k + "_ops" in d:
-                    self.scopes[k] = _ops_list(d.pop(k + "_ops"))
+                    self.scopes[k] = ops_list(d.pop(k + "_ops"))
             if "latency_ms" in d:
                 self.latency_ms = max(0.0, float(d.pop("latency_ms")))
             if "jitter_ms" in d:
                 self.jitter_ms = max(0.0, float(d.pop("jitter_ms")))
             if "latency_ops" in d:
-                self.latency_ops = _ops_list(d.pop("latency_ops"))
+                self.latency_ops = ops_list(d.pop("latency_ops"))
             if "clock_skew" in d:
                 self.clock_skew = float(d.pop("clock_skew"))
             if "stall_seconds" in d:
@@ -142,7 +155,7 @@ class Faults(object):
                     raise ValueError("fail_kind must be one of %s" % ", ".join(FAIL_KINDS))
                 self.fail_kind = v
             if "fail_ops" in d:
-                self.fail_ops = _ops_list(d.pop("fail_ops"))
+                self.fail_ops = ops_list(d.pop("fail_ops"))
             if d:
                 raise ValueError("unknown fault settings: %s" % ", ".join(sorted(d)))
 
@@ -158,15 +171,7 @@ class Faults(object):
         return out
 
     def _in_scope(self, scope, op, service):
-        if scope is None:
-            scope = self.ops
-        if scope is None:
-            return service in AWS_SERVICES
-        qual = "%s:%s" % (service, op)
-        for s in scope:
-            if s == op or s == qual or fnmatch.fnmatchcase(op, s) or fnmatch.fnmatchcase(qual, s):
-                return True
-        return False
+        return in_scope(self.ops if scope is None else scope, op, service)
 
     def decide(self, op, service):
         d = Decision()

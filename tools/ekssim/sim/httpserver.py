@@ -17,10 +17,18 @@ Response may carry a transport fault the handler decided on:
               (bounded by Response.stall_seconds) and close it without a body
   'truncate'  announce the full Content-Length, write part of the body, close
 and a delay (seconds) to wait before writing.
+
+A test may also arm a hold (reset_stats(hold_until=N, ...)): answers the hold
+matches wait, still counted in flight, until N requests have been in flight at
+once.  A concurrency witness then no longer depends on a latency window being
+long enough on a loaded machine: N callers that really overlap always reach N.
+Callers that never get there are let go after hold_seconds, once (the hold
+stays open until the next reset), and the count shows they fell short.
 """
 
 import socket
 import threading
+import time
 from email.utils import formatdate
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -55,7 +63,7 @@ class Request(object):
 
 
 class Response(object):
-    __slots__ = ("status", "headers", "body", "fault", "delay", "stall_seconds")
+    __slots__ = ("status", "headers", "body", "fault", "delay", "stall_seconds", "op")
 
     def __init__(self, status=200, headers=None, body=b""):
         self.status = status
@@ -64,6 +72,7 @@ class Response(object):
         self.fault = None
         self.delay = 0.0
         self.stall_seconds = 0.0
+        self.op = None       # (service, operation) of an AWS request; None for admin answers
 
 
 class _BadRequest(Exception):
@@ -289,6 +298,8 @@ class Connection(object):
 
     def _write(self, resp, keep, leave):
         srv = self.server
+        if not srv.hold(resp):
+            return False
         if resp.delay > 0:
             if srv.stop_event.wait(resp.delay):
                 return False
@@ -335,6 +346,11 @@ class HTTPServer(object):
         self._in_flight = 0       # requests parsed whose answer has not started going out
         self._in_flight_max = 0   # the most at once since start or reset_stats()
         self._requests = 0        # requests parsed since start or reset_stats()
+        self._held = threading.Condition(self._lock)
+        self._hold_until = 0      # answers matching _hold_match wait for _in_flight_max >= this
+        self._hold_match = None
+        self._hold_deadline = 0.0
+        self._hold_timed_out = False
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
@@ -366,22 +382,52 @@ class HTTPServer(object):
             self._requests += 1
             if self._in_flight > self._in_flight_max:
                 self._in_flight_max = self._in_flight
+                if self._hold_until and self._in_flight_max >= self._hold_until:
+                    self._held.notify_all()
 
     def _leave(self):
         with self._lock:
             self._in_flight -= 1
 
+    def hold(self, resp):
+        """Wait while the armed hold matches resp and fewer than its count were in
+        flight at once; False when the server is stopping."""
+        with self._held:
+            if not (self._hold_until and self._hold_match is not None and self._hold_match(resp)):
+                return True
+            while self._hold_until and self._in_flight_max < self._hold_until:
+                if self.stopping:
+                    return False
+                left = self._hold_deadline - time.monotonic()
+                if left <= 0:
+                    # Let go once: later answers pass too, so a client that never
+                    # overlaps enough costs one hold_seconds, not one per request.
+                    self._hold_until = 0
+                    self._hold_timed_out = True
+                    self._held.notify_all()
+                    break
+                self._held.wait(min(left, 0.5))
+            return not self.stopping
+
     def stats(self):
-        """{"in_flight", "in_flight_max", "requests"}; the request asking counts itself."""
+        """{"in_flight", "in_flight_max", "requests", "hold"}; the request asking counts itself."""
         with self._lock:
             return {"in_flight": self._in_flight, "in_flight_max": self._in_flight_max,
-                    "requests": self._requests}
+                    "requests": self._requests,
+                    "hold": {"until_in_flight": self._hold_until, "timed_out": self._hold_timed_out}}
 
-    def reset_stats(self):
-        """Start counting afresh: the maximum restarts from what is in flight now."""
-        with self._lock:
+    def reset_stats(self, hold_until=0, hold_match=None, hold_seconds=60.0):
+        """Start counting afresh: the maximum restarts from what is in flight now.
+        hold_until > 0 arms a hold: answers for which hold_match(resp) is true wait
+        until hold_until requests were in flight at once (at most hold_seconds)."""
+        with self._held:
             self._in_flight_max = self._in_flight
             self._requests = 0
+            self._hold_until = hold_until
+            self._hold_match = hold_match
+            self._hold_deadline = time.monotonic() + hold_seconds
+            self._hold_timed_out = False
+            self._held.notify_all()
 
     def _forget(self, conn):
         with self._lock:

@@ -129,10 +129,30 @@ def t_persist():
         s2.stop()
 
 
+def _overlapping_calls(s, n, path="/clusters"):
+    """n callers, each with its own connection, send one request at once."""
+    import threading
+    gate = threading.Barrier(n)
+    errors = []
+
+    def call():
+        c = Client(s.port)
+        gate.wait()
+        try:
+            eq(c.eks("GET", path).status, 200, "answer")
+        except Exception as e:  # reported by the test thread
+            errors.append(e)
+    threads = [threading.Thread(target=call) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    eq(errors, [], "every caller answered")
+
+
 @T("admin: /_sim/stats counts requests in flight at once (a concurrency witness without a clock)")
 def t_stats():
-    import threading
-    s = Server("--time-scale", "0", "--latency-ms", "1000")
+    s = Server("--time-scale", "0")
     try:
         first = s.admin("GET", "/_sim/stats")
         eq((first["in_flight"], first["in_flight_max"]), (1, 1), "the stats request counts itself")
@@ -142,21 +162,47 @@ def t_stats():
         eq(s.admin("GET", "/_sim/stats")["in_flight_max"], 1, "serial requests")
         reset = s.admin("POST", "/_sim/stats/reset", {})
         eq((reset["in_flight_max"], reset["requests"]), (1, 0), "reset")
-        # Eight callers each hold a request for a second (wide enough for a loaded machine to start them all); they overlap.
-        gate = threading.Barrier(8)
-
-        def call():
-            c = Client(s.port)
-            gate.wait()
-            c.eks("GET", "/clusters")
-        threads = [threading.Thread(target=call) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        # Eight callers overlap. The answers are held until eight are in flight, not for a
+        # latency window (regression: a window a loaded machine could miss made this flaky).
+        reset = s.admin("POST", "/_sim/stats/reset", {"hold_until_in_flight": 8})
+        eq(reset["hold"], {"until_in_flight": 8, "timed_out": False}, "hold armed")
+        _overlapping_calls(s, 8)
         st = s.admin("GET", "/_sim/stats")
         eq(st["in_flight"], 1, "nothing left in flight but this request")
-        ok(st["in_flight_max"] >= 8, "eight requests in flight at once: %r" % st)
+        eq(st["in_flight_max"], 8, "eight requests in flight at once: %r" % st)
         eq(st["requests"], 8 + 1, "eight calls and this request since the reset")
+        eq(st["hold"]["timed_out"], False, "released by the eighth caller, not by the deadline")
+    finally:
+        s.stop()
+
+
+@T("admin: a stats hold lets callers that never overlap go once, after hold_seconds; admin and "
+   "out-of-scope answers are never held; bad hold options are refused")
+def t_stats_hold():
+    import urllib.error
+    s = Server("--time-scale", "0")
+    try:
+        c = Client(s.port)
+        s.admin("POST", "/_sim/stats/reset", {"hold_until_in_flight": 2, "hold_seconds": 0.5})
+        eq(s.admin("GET", "/_sim/stats")["hold"]["timed_out"], False, "admin answers are not held")
+        eq(c.eks("GET", "/clusters").status, 200, "a lone caller is answered after the hold's deadline")
+        st = s.admin("GET", "/_sim/stats")
+        eq((st["in_flight_max"], st["hold"]), (1, {"until_in_flight": 0, "timed_out": True}),
+           "the hold gave up and stays open until the next reset: %r" % st)
+        # Scoped: ListClusters is held for up to 10 minutes; DescribeCluster is answered
+        # (held, it would outlast the client's 20 s timeout).
+        s.admin("POST", "/_sim/stats/reset", {"hold_until_in_flight": 2, "hold_ops": ["eks:ListClusters"],
+                                              "hold_seconds": 600})
+        eq(c.eks("GET", "/clusters/prod-api").status, 200, "out of scope: not held")
+        _overlapping_calls(s, 2)
+        st = s.admin("GET", "/_sim/stats")
+        eq((st["in_flight_max"], st["hold"]["timed_out"]), (2, False), "two ListClusters released each other")
+        for bad in ({"hold_until_in_flight": -1}, {"hold_until_in_flight": True}, {"hold_seconds": 0},
+                    {"hold_seconds": 601}, {"hold_ops": 3}, {"hold": 2}, [1]):
+            try:
+                s.admin("POST", "/_sim/stats/reset", bad)
+                raise AssertionError("accepted %r" % (bad,))
+            except urllib.error.HTTPError as e:
+                eq(e.code, 400, "status for %r" % (bad,))
     finally:
         s.stop()

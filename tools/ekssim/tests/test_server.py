@@ -10,12 +10,14 @@ from harness import T, Server, eq, ok, shared
 from sigv4_client import Client, MAIN, sign
 
 
-def _raw(port, data, timeout=5):
+def _raw(port, data, timeout=5, until=None):
+    """Send data on a fresh connection; what comes back until the server closes it, until(out)
+    is true, or the socket is idle for timeout seconds."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s.sendall(data)
     out = b""
     try:
-        while True:
+        while until is None or not until(out):
             d = s.recv(65536)
             if not d:
                 break
@@ -39,9 +41,9 @@ def t_sigint():
     s = Server("--time-scale", "0")
     c = Client(s.port)
     c.eks("GET", "/clusters")      # leaves the connection open
-    t0 = time.time()
+    # It exits by itself (stop() kills it only after 60 s, a hang); regression: a "< 5 s"
+    # wall-clock bound here could fail on a loaded machine.
     eq(s.stop(signal.SIGINT), 0, "exit code after SIGINT")
-    ok(time.time() - t0 < 5, "stopped within 5 s")
 
 
 @T("server: every response has an RFC 1123 Date header and a request id")
@@ -73,7 +75,9 @@ def t_keepalive():
         h = sign("GET", host, "/clusters", "", {}, b"", "us-east-1", "eks", MAIN.akid, MAIN.secret)
         reqs += ("GET /clusters HTTP/1.1\r\nHost: %s\r\n" % host).encode() + "".join(
             "%s: %s\r\n" % kv for kv in h.items()).encode() + b"\r\n"
-    out = _raw(port, reqs, timeout=1)
+    # Read until the third answer, not until a 1 s pause (regression: a loaded machine paused
+    # longer between answers and the count came out short).
+    out = _raw(port, reqs, timeout=30, until=lambda b: b.count(b"HTTP/1.1 200 OK") >= 3)
     eq(out.count(b"HTTP/1.1 200 OK"), 3, "pipelined responses")
     out = _raw(port, b"GET /_sim/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     ok(out.startswith(b"HTTP/1.1 200") and b"Connection: close" in out, "close honoured")
