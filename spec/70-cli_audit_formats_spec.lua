@@ -381,6 +381,7 @@ describe("eksegress audit (process): exit codes", function()
       { "--export", "/tmp/report.txt" },
       { "--retry-passes", "11" }, { "--retry-passes", "-1" }, { "--retry-passes", "x" },
       { "--retry-passes", "1.5" }, { "--retry-passes", "" },
+      { "--retry-pause", "61" }, { "--retry-pause", "-1" }, { "--retry-pause", "nan" },
     } do
       local r = mh.cli(sim, args({ "audit" }, bad))
       assert.are.equal(64, r.status, table.concat(bad, " ") .. ": " .. r.stderr)

@@ -248,8 +248,11 @@ describe("eksegress audit --retry-passes (process)", function()
   it("Ctrl-C during pass 2: exit 130, the report is written with the target under errors", function()
     sim:admin("POST", "/_sim/faults", { reset = true, error_rate = "1.0@ListClusters" })
     local since = sim:admin("GET", "/_sim/log?since=999999999").last_seq
-    -- Ctrl-C once the status line (stderr, a terminal) announces pass 2.
-    local res = ah.run_on_tty(sim, ARGS, false, "audit: pass 2 ")
+    -- Ctrl-C once the status line (stderr, a terminal) announces pass 2. The
+    -- pause before pass 2 is long, so a loaded machine delivers the Ctrl-C
+    -- inside it (with the default 1-2 s it could land after pass 2 began);
+    -- the pause is cut short by it, so the run still ends at once.
+    local res = ah.run_on_tty(sim, with(ARGS, "--retry-pause", "60"), false, "audit: pass 2 ")
     assert.is_true(res.signalled, "the status line never said pass 2")
     assert.are.equal(130, res.status, res.tty)
     local out = res.stdout

@@ -48,6 +48,8 @@ function M.configure(c)
     .. "and clusters whose reads failed with throttling, a 5xx or a lost connection, each after a pause and "
     .. "with a fresh retry quota. Denials and unknown or disabled regions are not read again. Each error in "
     .. "the report says how many passes tried its target.")
+  c:option("--retry-pause", "Seconds to wait before the second pass (0-60, default 2); each later pass waits "
+    .. "twice as long (at most 20 s, or this value when larger), with jitter. Ctrl-C during a pause stops at once.")
   c:flag("--preflight", "Also run the network preflight on every cluster (its blocking findings and warnings "
     .. "per cluster; exit 1 when any cluster has a blocking finding). A VPC's reads are shared by its clusters.")
 end
@@ -78,6 +80,8 @@ function M.run(ctx, a)
   opts.concurrency, err = args_util.integer("--concurrency", a.concurrency, 1, 1024)
   if err then return args_util.usage(err) end
   opts.retry_passes, err = args_util.integer("--retry-passes", a.retry_passes, 0, audit.MAX_RETRY_PASSES)
+  if err then return args_util.usage(err) end
+  opts.retry_pause, err = args_util.seconds("--retry-pause", a.retry_pause, 0, audit.MAX_RETRY_PAUSE)
   if err then return args_util.usage(err) end
   if a.organization then
     if not a.role_name then return args_util.usage("--organization needs --role-name") end
