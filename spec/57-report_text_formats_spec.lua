@@ -106,6 +106,19 @@ describe("report table", function()
     assert.is_nil(plain:find("COMPLIANT", 1, true))
     assert.is_nil(plain:find("PREFLIGHT", 1, true))
   end)
+
+  it("says how many passes read the fleet and how many clusters the later ones recovered, "
+    .. "in the table and the markdown; nothing when one pass was enough", function()
+    local doc = R.load("audit.json")
+    doc.summary.passes, doc.summary.recovered = 3, 476
+    local line = "read in 3 passes: 476 clusters recovered by the later passes"
+    assert.is_truthy(report.render("audit", "table", doc, { color = false }):find("  " .. line, 1, true))
+    assert.is_truthy(report.render("audit", "markdown", doc, {}):find("- R" .. line:sub(2), 1, true))
+    doc.summary.passes, doc.summary.recovered = 1, 0
+    for _, fmt in ipairs{ "table", "markdown" } do
+      assert.is_nil(report.render("audit", fmt, doc, { color = false }):find("passes", 1, true), fmt)
+    end
+  end)
 end)
 
 describe("report csv", function()

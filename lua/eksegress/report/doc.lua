@@ -118,6 +118,17 @@ function M.tally(clusters)
   return t
 end
 
+--- One line about an audit's later passes ("read in 3 passes: 476 clusters
+-- recovered by the later passes"), or nil when one pass read everything it
+-- could (or the document predates passes).
+function M.later_passes(doc)
+  local s = type(doc.summary) == "table" and doc.summary or {}
+  local passes, recovered = math.tointeger(s.passes), math.tointeger(s.recovered) or 0
+  if not passes or passes < 2 then return nil end
+  return ("read in %d passes: %d %s recovered by the later passes"):format(passes, recovered,
+    recovered == 1 and "cluster" or "clusters")
+end
+
 --- Preflight findings as rows: one per result, with the cluster it belongs
 -- to. Works on a preflight document and on an audit document whose clusters
 -- carry a `preflight` object (audit --preflight).

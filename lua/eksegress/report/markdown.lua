@@ -112,6 +112,8 @@ local function audit(doc, opts)
     out[#out + 1] = ("- Required mode: %s; compliant: %d; non-compliant: %d"):format(M.escape(req),
       t.compliant, t.noncompliant)
   end
+  local later = doc_util.later_passes(doc)
+  if later then out[#out + 1] = "- " .. M.escape(later:sub(1, 1):upper() .. later:sub(2)) end
   out[#out + 1] = ("- Errors: %d"):format(#doc_util.list(doc.errors))
   out[#out + 1] = ""
   local modes = doc_util.modes_of(t.by_mode)

@@ -170,6 +170,8 @@ local function audit(doc, paint, width)
     out[#out + 1] = ("  compliant with %s: %d, non-compliant: %s"):format(text.safe(req, true), t.compliant,
       paint(tostring(t.noncompliant), t.noncompliant > 0 and "red" or nil))
   end
+  local later = doc_util.later_passes(doc)
+  if later then out[#out + 1] = "  " .. later end
   local notes = {}
   for _, a in ipairs(doc_util.list(doc.accounts)) do
     if a.outcome == "skipped" or a.outcome == "error" then
