@@ -37,6 +37,25 @@ function M.is(v)
   return type(v) == "table" and getmetatable(v) == M.mt
 end
 
+-- Codes of errors worth trying again after a pause (besides the ones that
+-- say retryable, throttling or a 5xx): lost connections, truncated answers,
+-- a cluster not ACTIVE yet after its update.
+local TRANSIENT_CODES = { Timeout = true, ConnectionError = true, ConnectionReset = true, HttpError = true,
+                          RetryQuotaExceeded = true, ParseError = true, VerifyTimeout = true, CurlError = true }
+
+--- Whether a runtime error is worth trying again later, after a pause: one
+-- that outlived the engine's retries (throttling, 5xx, a lost or timed-out
+-- connection, an empty retry quota, a truncated answer). A guard refusal,
+-- a denial or a bad request never is. The workflows share this verdict (the
+-- audit's later passes, migrate's uncertain outcomes).
+-- @treturn boolean
+function M.transient(err)
+  if type(err) ~= "table" or err.guard then return false end
+  if err.retryable or err.throttling or err.quota_exhausted then return true end
+  if type(err.status) == "number" and err.status >= 500 then return true end
+  return TRANSIENT_CODES[err.code] == true
+end
+
 --- Raise for misuse: a clear message at the caller's level.
 function M.misuse(msg, level)
   error(msg, (level or 1) + 1)

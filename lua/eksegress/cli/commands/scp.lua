@@ -3,7 +3,7 @@
 local lazy = require "eksegress.cli.lazy"
 local scp = lazy(function() return require "eksegress.workflows.scp" end)
 local args_util = require "eksegress.cli.args"
-local columns = require "eksegress.cli.columns"
+local columns = lazy(function() return require "eksegress.cli.columns" end)
 local exit = require "eksegress.cli.exit"
 local files = require "eksegress.cli.files"
 

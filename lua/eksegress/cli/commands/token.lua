@@ -2,7 +2,7 @@
 local lazy = require "eksegress.cli.lazy"
 local cjson = require "cjson"
 local token = lazy(function() return require "eksegress.workflows.token" end)
-local role = require "eksegress.credentials.role"
+local role = lazy(function() return require "eksegress.credentials.role" end)
 local args_util = require "eksegress.cli.args"
 local exit = require "eksegress.cli.exit"
 

@@ -18,7 +18,7 @@
 -- in `errors` with the reason.
 --
 -- Reads run in passes. A read that failed with an error worth trying again
--- (throttling, 5xx, a lost or timed-out connection: `migrate.machine.transient`)
+-- (throttling, 5xx, a lost or timed-out connection: `eksegress.errors.transient`)
 -- after the client's own retries -- typically because a retry storm emptied
 -- the engine's retry quota, after which nothing is retried at all -- is read
 -- again in a later pass: after a pause (doubled per pass, with jitter,
@@ -28,7 +28,6 @@
 -- give a cluster twice). Denials, unknown or disabled regions and roles that
 -- cannot be assumed are never read again.
 local errors = require "eksegress.errors"
-local machine = require "eksegress.workflows.migrate.machine"
 local parallel = require "eksegress.parallel"
 local settings = require "eksegress.settings"
 local targets = require "eksegress.workflows.audit.targets"
@@ -114,7 +113,7 @@ local function check_opts(opts)
 end
 
 local err_entry = targets.error_entry
-local retryable = machine.transient
+local retryable = errors.transient
 
 -- Marks a target that a phase did not start because the caller interrupted.
 local NOT_STARTED = {}

@@ -67,18 +67,8 @@ local function region_opts(c)
   return { region = c.entry.region }
 end
 
--- Errors worth trying again after a pause: throttling and 5xx that outlived
--- the engine's retries, lost connections, truncated answers, a cluster not
--- ACTIVE yet after its update.
-local TRANSIENT_CODES = { Timeout = true, ConnectionError = true, ConnectionReset = true, HttpError = true,
-                          RetryQuotaExceeded = true, ParseError = true, VerifyTimeout = true, CurlError = true }
-
-local function transient(err)
-  if type(err) ~= "table" or err.guard then return false end
-  if err.retryable or err.throttling or err.quota_exhausted then return true end
-  if type(err.status) == "number" and err.status >= 500 then return true end
-  return TRANSIENT_CODES[err.code] == true
-end
+-- Errors worth trying again after a pause (eksegress.errors.transient).
+local transient = errors.transient
 M.transient = transient
 
 -- The cluster's updates, as DescribeUpdate returns them: those InProgress,
