@@ -177,10 +177,21 @@ describe("eksegress apply under kill -9, Ctrl-C and faults", function()
     local plan, plan_path, journal = fresh_plan()
     local h = mh.spawn_cli(sim, args({ "apply", plan_path, "--confirm", plan.plan_id }, table.unpack(DRIVE)))
     while h:alive() and #mh.records(journal, "sent") < 2 do core.sleep_ms(5) end
-    -- Every EKS answer now takes 10 s: the first Ctrl-C cannot be acted on
-    -- before one arrives.
-    sim:admin("POST", "/_sim/faults", { reset = true, latency_ms = 10000, latency_ops = "eks:*" })
-    while sim:admin("GET", "/_sim/stats").in_flight < 2 do core.sleep_ms(5) end
+    -- Every answer (EKS, EC2, STS) now takes 10 s: the first Ctrl-C cannot be
+    -- acted on before one arrives.
+    sim:admin("POST", "/_sim/faults", { reset = true, latency_ms = 10000 })
+    -- Wait for 2 of the CLI's requests that arrived after the fault was set,
+    -- so both are held 10 s (regression: "in flight" could be a request
+    -- answered before the fault, or an EC2 read the EKS-only latency did
+    -- not hold, gone by the time the CLI had left). The stats count every
+    -- request since the reset, these polls included (admin answers are
+    -- never delayed).
+    sim:admin("POST", "/_sim/stats/reset")
+    local polls = 0
+    repeat
+      core.sleep_ms(5)
+      polls = polls + 1
+    until sim:admin("GET", "/_sim/stats").requests - polls >= 2 or not h:alive()
     -- Two Ctrl-Cs, the second sent once the first was delivered (regression: 20 ms
     -- apart, a loaded machine could run the CLI only after both, which then
     -- arrived as one and the CLI waited for its answers as after a first one).
