@@ -390,6 +390,17 @@ describe("report html", function()
     assert.is_truthy(out:find("Every target was read.", 1, true))
   end)
 
+  it("audit.json: a card for the clusters later passes recovered, only when there were later passes", function()
+    local doc = R.load("audit.json")
+    doc.summary.passes, doc.summary.recovered = 3, 476
+    local parsed, out = page("audit", doc)
+    self_contained(parsed, out)
+    assert.is_truthy(out:find('<span class="n">476</span>recovered in passes 2-3</div>', 1, true))
+    doc.summary.passes, doc.summary.recovered = 1, 0
+    local _, plain = page("audit", doc)
+    assert.is_nil(plain:find("recovered in passes", 1, true))
+  end)
+
   it("preflight.json: a row per result, with its fix", function()
     local doc = R.load("preflight.json")
     local parsed, out = page("preflight", doc)

@@ -164,6 +164,11 @@ local function audit(out, doc)
     card(out, t.noncompliant, "non-compliant", t.noncompliant > 0 and "bad" or nil)
   end
   card(out, #errs, "errors", #errs > 0 and "bad" or nil)
+  local s = type(doc.summary) == "table" and doc.summary or {}
+  local passes = math.tointeger(s.passes)
+  if passes and passes > 1 then
+    card(out, math.tointeger(s.recovered) or 0, ("recovered in passes 2-%d"):format(passes))
+  end
   out[#out + 1] = "</section>"
 
   out[#out + 1] = '<section class="charts" id="charts">'
