@@ -11,7 +11,7 @@ is the terminal's, stdout and stderr interleave in the order they were written.
 
 Everything the terminal received is copied to this process's stdout, raw (ANSI
 sequences and CR included). --interrupt-after TEXT types Ctrl-C (the byte 0x03)
-into the terminal once TEXT has appeared in the output: the line discipline
+into the terminal once a whole line holding TEXT has appeared in the output: the line discipline
 sends SIGINT to the foreground process group and echoes "^C", as when a user
 presses it. The exit status is the command's (128 + N when a signal N ended it);
 after --timeout seconds (default 120) the command's process group is killed and
@@ -72,7 +72,11 @@ def main():
             if not chunk:
                 break
             out += chunk
-            if needle and not interrupted and needle in ANSI.sub(b"", bytes(out)):
+            # The needle's line must be complete (its newline read): typing Ctrl-C
+            # flushes the terminal's output queue, so a newline still queued would
+            # be lost and the next line would overwrite this one (regression: the
+            # README's "update InProgress" line vanished once under load).
+            if needle and not interrupted and needle + b"\n" in ANSI.sub(b"", bytes(out)).replace(b"\r", b""):
                 os.write(master, b"\x03")
                 interrupted = True
         elif status is None:
