@@ -76,7 +76,9 @@ def main():
             # flushes the terminal's output queue, so a newline still queued would
             # be lost and the next line would overwrite this one (regression: the
             # README's "update InProgress" line vanished once under load).
-            if needle and not interrupted and needle + b"\n" in ANSI.sub(b"", bytes(out)).replace(b"\r", b""):
+            seen = ANSI.sub(b"", bytes(out)) if needle and not interrupted else b""
+            at = seen.find(needle) if seen else -1
+            if at >= 0 and b"\n" in seen[at:]:
                 os.write(master, b"\x03")
                 interrupted = True
         elif status is None:
